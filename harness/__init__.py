@@ -1,0 +1,1 @@
+"""One model call, done right: provider seam, retries, timing, records, scorers. No Ray here."""

@@ -1,0 +1,50 @@
+"""Stamp the moment a request actually hits the socket, from inside the HTTP transport.
+
+Why: with many calls on one event loop, a request can wait several ms for the CPU before
+it is written (SDK request building, other coroutines). Timing from "we called the SDK"
+would charge that client queueing to the provider: guidellm's TTFT inflation under load.
+aiohttp's trace hooks run in the calling task, so a ContextVar carries the current call's
+clock to them; TTFT and friends are then measured from the send, and the queueing is
+recorded separately as client overhead.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import openai
+
+from harness.timing import CallClock
+
+current_clock: ContextVar[CallClock | None] = ContextVar("fleetbench_current_clock", default=None)
+
+
+async def _on_sent(_session: aiohttp.ClientSession, _ctx: SimpleNamespace, _params: Any) -> None:
+    clock = current_clock.get()
+    if clock is not None:
+        clock.mark_sent()
+
+
+def traced_trace_config() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_on_sent)
+    trace.on_request_chunk_sent.append(_on_sent)
+    return trace
+
+
+def traced_aiohttp_client(connection_limit: int = 1000) -> Any:
+    """The openai/anthropic SDKs' aiohttp transport, with send-time tracing.
+
+    The connection pool is sized generously on purpose: concurrency is the limiter's job,
+    and a small pool would add invisible queueing of its own.
+    """
+    from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
+
+    def session() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=connection_limit, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, trace_configs=[traced_trace_config()])
+
+    return openai.DefaultAioHttpClient(transport=AiohttpTransport(client=session))

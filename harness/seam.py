@@ -1,0 +1,81 @@
+"""The one seam every provider sits behind.
+
+Why a seam instead of `if provider == ...`: each provider module owns its SDK, its
+error classification (`classify`, inspect_ai's `should_retry` idea) and its limiter
+identity (`connection_key`), so the call path and the retry loop stay provider-blind.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+import msgspec
+
+from harness.errors import RetryDecision
+from harness.timing import CallClock
+
+
+class Message(msgspec.Struct, kw_only=True):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class CallRequest(msgspec.Struct, kw_only=True):
+    """What to ask a model: provider-neutral. `model` is the provider's own model ID."""
+
+    model: str
+    messages: list[Message]
+    variant: str = ""
+    max_tokens: int = 256
+    temperature: float | None = 0.0
+    stream: bool = True
+    timeout_s: float = 60.0
+    tools: list[dict[str, Any]] | None = None
+
+
+class ProviderResponse(msgspec.Struct, kw_only=True):
+    """What came back from one successful attempt. Timing lives in the CallClock."""
+
+    text: str
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    request_id: str | None = None
+    tool_calls: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class Capabilities(msgspec.Struct, kw_only=True, frozen=True):
+    streaming: bool = True
+    tools: bool = False
+    reasoning: bool = False
+
+
+class ProviderAPI(ABC):
+    """One provider (and one API key). Instances are cheap-ish and reused across calls."""
+
+    provider: str
+
+    @abstractmethod
+    async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
+        """Make one attempt. Mark `clock` as bytes and content arrive. Raise on failure;
+        a stream that ends without its finish marker must raise (stream_broken)."""
+
+    @abstractmethod
+    def classify(self, error: BaseException) -> RetryDecision:
+        """Map any exception `call` raised to a retry decision and error class."""
+
+    @abstractmethod
+    def capabilities(self, model: str) -> Capabilities: ...
+
+    @abstractmethod
+    def connection_key(self) -> str:
+        """Identity of the limit pool: provider plus a hash of the key (never the key)."""
+
+    async def warm_up(self) -> None:
+        """Open a connection and exercise the SDK's lazy set-up once, outside any timed call,
+        so the first measured TTFT is not inflated by client start-up (llmperf's mistake)."""
+
+    async def aclose(self) -> None:
+        """Release HTTP connections."""

@@ -1,0 +1,101 @@
+"""Call timing from one monotonic clock.
+
+Why one clock: TTFT, inter-token gaps and E2E are differences of `time.monotonic_ns()`
+readings, which on Linux is CLOCK_MONOTONIC and so comparable with the simulator's
+ground truth taken in another process on the same machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100); None for no data. p50/p95, not means."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+class CallClock:
+    """Marks the moments of one attempt. Adapters call `mark_*`; the call path reads results.
+
+    `start_ns` is taken immediately before the request is handed to the SDK, after any
+    limiter wait, so queueing never inflates TTFT.
+    """
+
+    __slots__ = ("content_ns", "end_ns", "first_byte_ns", "first_content_ns", "sent_ns", "start_ns")
+
+    def __init__(self) -> None:
+        self.start_ns: int = 0
+        self.sent_ns: int | None = None
+        self.first_byte_ns: int | None = None
+        self.first_content_ns: int | None = None
+        self.content_ns: list[int] = []
+        self.end_ns: int | None = None
+
+    def start(self) -> None:
+        self.start_ns = now_ns()
+
+    def mark_sent(self) -> None:
+        """The request's last byte was written to the socket (transport trace hook).
+        Called once per header/body chunk; the latest wins."""
+        self.sent_ns = now_ns()
+
+    def mark_first_byte(self) -> None:
+        """Any byte of the response (headers or a role-only chunk): time to first byte."""
+        if self.first_byte_ns is None:
+            self.first_byte_ns = now_ns()
+
+    def mark_content(self) -> None:
+        """A chunk carrying model text (not a role-only or empty chunk)."""
+        t = now_ns()
+        if self.first_byte_ns is None:
+            self.first_byte_ns = t
+        if self.first_content_ns is None:
+            self.first_content_ns = t
+        self.content_ns.append(t)
+
+    def finish(self) -> None:
+        self.end_ns = now_ns()
+
+    @property
+    def origin_ns(self) -> int:
+        """Latencies count from the send when the transport reported it, else from start."""
+        return self.sent_ns if self.sent_ns is not None else self.start_ns
+
+    @property
+    def client_overhead_ms(self) -> float | None:
+        """Our own queueing before the request hit the wire (SDK work, busy event loop)."""
+        return None if self.sent_ns is None else (self.sent_ns - self.start_ns) / 1e6
+
+    def _ms(self, t: int | None) -> float | None:
+        return None if t is None else (t - self.origin_ns) / 1e6
+
+    @property
+    def ttfb_ms(self) -> float | None:
+        return self._ms(self.first_byte_ns)
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return self._ms(self.first_content_ns)
+
+    @property
+    def e2e_ms(self) -> float | None:
+        return self._ms(self.end_ns)
+
+    def inter_token_gaps_ms(self) -> list[float]:
+        """Gaps between consecutive content chunks. Excludes TTFT (llmperf's mistake)."""
+        ts = self.content_ns
+        return [(b - a) / 1e6 for a, b in itertools.pairwise(ts)]
