@@ -1,0 +1,210 @@
+"""The contract between the request pipeline and one API's wire format, plus the
+paced writers that all APIs share.
+
+Why split this way: timing, truth stamping and fault mechanics (cut, malformed) must be
+identical for every API or comparisons between providers would measure the simulator;
+only the bytes differ. A new API (e.g. OpenAI Responses) implements `Wire` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import msgspec
+from aiohttp import web
+
+from simulator.brains import Output
+from simulator.config import ApiName, BrainConfig, FaultRule
+from simulator.truth import RequestTruth
+
+ErrorKind = Literal[
+    "auth", "rate_limit", "quota", "server_error", "overloaded", "not_found", "bad_request", "context"
+]
+
+_encode = msgspec.json.Encoder().encode
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON; msgspec because it is on the per-chunk hot path at concurrency 256."""
+    return _encode(obj)
+
+
+@dataclass(slots=True)
+class ParsedRequest:
+    """The fields of a request body that the pipeline needs, whatever the API."""
+
+    model: str
+    stream: bool
+    api_key: str | None
+    max_tokens: int | None
+    messages: object
+    extra_input: tuple[object, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ErrorSpec:
+    """An error to render in the API's own format."""
+
+    kind: ErrorKind
+    message: str
+    status: int | None = None  # None = the API's usual status for `kind`
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Ctx:
+    """Everything a wire renderer needs for one accepted request."""
+
+    request: web.Request
+    parsed: ParsedRequest
+    brain: BrainConfig
+    output: Output
+    truth: RequestTruth
+    fault: FaultRule | None
+    input_tokens: int
+    created: int = field(default_factory=lambda: int(time.time()))
+    scratch: dict[str, bytes] = field(default_factory=dict)  # per-request frame templates
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-request-id": self.truth.request_id, "request-id": self.truth.request_id}
+
+
+class StreamFormat(Protocol):
+    """Byte frames of one API's streaming response (the loop lives in `run_stream`)."""
+
+    content_type: str
+
+    def head(self, ctx: Ctx) -> bytes:
+        """Frames sent immediately on arrival, before any token (role chunk, message_start)."""
+
+    def chunk(self, ctx: Ctx, index: int, piece: str) -> bytes:
+        """Frame for content chunk `index`; b"" = nothing to send for this index."""
+
+    def tail(self, ctx: Ctx, sent: int) -> bytes:
+        """Finish frames after `sent` chunks (finish_reason, usage, [DONE])."""
+
+    def malformed(self, ctx: Ctx) -> bytes:
+        """A frame the client cannot parse."""
+
+
+class Wire(Protocol):
+    """One API: request parsing, error bodies, and success responses."""
+
+    api: ApiName
+    stream_format: StreamFormat
+
+    def parse(self, request: web.Request, body: dict[str, Any]) -> ParsedRequest: ...
+
+    def error(self, spec: ErrorSpec, request_id: str) -> web.Response: ...
+
+    def context_error(self, tokens: int, window: int) -> ErrorSpec: ...
+
+    def body(self, ctx: Ctx) -> dict[str, Any]:
+        """Complete non-streaming response object."""
+
+
+async def _sleep_until(deadline_ns: int) -> None:
+    delay = (deadline_ns - time.monotonic_ns()) / 1e9
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _token_deadline(ctx: Ctx, index: int) -> int:
+    """Absolute schedule from arrival, so pacing never drifts with write overhead."""
+    b = ctx.brain
+    return ctx.truth.arrival_ns + int((b.ttft_ms + index * b.itl_ms) * 1e6)
+
+
+def _abort(request: web.Request) -> None:
+    """Drop the connection without finishing the body, as a crashed upstream would."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+async def run_stream(ctx: Ctx, fmt: StreamFormat) -> web.StreamResponse:
+    """Stream the output with the brain's pacing, applying stream_cut/malformed faults."""
+    truth = ctx.truth
+    resp = web.StreamResponse(status=200, headers=ctx.headers)
+    resp.content_type = fmt.content_type
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.enable_chunked_encoding()
+    await resp.prepare(ctx.request)
+    truth.status = 200
+    truth.headers_sent_ns = time.monotonic_ns()
+    head = fmt.head(ctx)
+    if head:
+        await resp.write(head)
+    kind = ctx.fault.kind if ctx.fault is not None else None
+    if kind == "malformed":
+        await _sleep_until(_token_deadline(ctx, 0))
+        await resp.write(fmt.malformed(ctx))
+        truth.first_content_ns = time.monotonic_ns()
+        await resp.write_eof()
+        return resp
+    chunks = ctx.output.chunks
+    cut_at = ctx.fault.cut_after_tokens if kind == "stream_cut" and ctx.fault is not None else None
+    total = len(chunks) if cut_at is None else min(cut_at, len(chunks))
+    index = 0
+    while index < total:
+        await _sleep_until(_token_deadline(ctx, index))
+        # Coalesce every chunk already due: when the loop runs late (CPU contention at high
+        # concurrency) this sends one packet instead of a burst, never anything early.
+        now = time.monotonic_ns()
+        frames = [fmt.chunk(ctx, index, chunks[index])]
+        index += 1
+        while index < total and _token_deadline(ctx, index) <= now:
+            frames.append(fmt.chunk(ctx, index, chunks[index]))
+            index += 1
+        data = b"".join(frames)
+        if not data:
+            continue
+        await resp.write(data)
+        truth.output_tokens += sum(1 for f in frames if f)
+        if truth.first_content_ns is None:
+            truth.first_content_ns = time.monotonic_ns()
+    if cut_at is not None:
+        _abort(ctx.request)
+        return resp
+    truth.output_tokens = len(ctx.output.chunks)
+    tail = fmt.tail(ctx, truth.output_tokens)
+    if tail:
+        await resp.write(tail)
+    await resp.write_eof()
+    return resp
+
+
+async def run_json(ctx: Ctx, wire: Wire) -> web.StreamResponse:
+    """Whole response after the full generation time; malformed/stream_cut corrupt it."""
+    n = len(ctx.output.chunks)
+    await _sleep_until(_token_deadline(ctx, max(n - 1, 0)))
+    truth = ctx.truth
+    truth.output_tokens = n
+    data = dumps(wire.body(ctx))
+    kind = ctx.fault.kind if ctx.fault is not None else None
+    if kind == "malformed":
+        data = data[: max(1, len(data) // 2)]  # a JSON object missing its end
+    resp = web.StreamResponse(status=200, headers=ctx.headers)
+    resp.content_type = "application/json"
+    if kind == "stream_cut":
+        resp.content_length = len(data)  # promise the full body, then deliver half of it
+        await resp.prepare(ctx.request)
+        truth.status = 200
+        truth.headers_sent_ns = time.monotonic_ns()
+        await resp.write(data[: len(data) // 2])
+        truth.first_content_ns = time.monotonic_ns()
+        _abort(ctx.request)
+        return resp
+    resp.content_length = len(data)
+    await resp.prepare(ctx.request)
+    truth.status = 200
+    truth.headers_sent_ns = time.monotonic_ns()
+    await resp.write(data)
+    truth.first_content_ns = time.monotonic_ns()
+    await resp.write_eof()
+    return resp
