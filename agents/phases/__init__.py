@@ -1,0 +1,24 @@
+"""Phase registry: names exactly as users type them after `--phase`."""
+
+from __future__ import annotations
+
+from agents.phases.base import Phase, PlanContext
+from agents.phases.baseline import BaselinePhase
+from harness.errors import InputError
+
+PHASES: dict[str, type[Phase]] = {
+    BaselinePhase.name: BaselinePhase,
+}
+
+DEFAULT_ORDER: list[str] = ["baseline"]
+
+
+def make_phase(name: str) -> Phase:
+    try:
+        return PHASES[name]()
+    except KeyError:
+        known = ", ".join(sorted(PHASES))
+        raise InputError("--phase", f"unknown phase {name!r} (known: {known})") from None
+
+
+__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase"]

@@ -1,0 +1,69 @@
+"""Start the provider simulator for a run that uses `sim/...` models.
+
+Why a child process: the simulator is the keyless stand-in for real providers, and its
+ground-truth timestamps must not be delayed by the driver's own work (same GIL); so the
+driver starts it as `python -m simulator` and stops it when the run ends.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agents.providers import SIM_PROVIDER
+from harness.errors import InputError
+from harness.limits import ProviderLimits
+from simulator.client import fetch_truths
+from simulator.config import load_sim_config
+from simulator.truth import RequestTruth
+from suites import SUITES_DIR
+
+if TYPE_CHECKING:
+    from agents.run_setup import PreparedRun
+
+DEFAULT_SIM_CONFIG = SUITES_DIR / "simulator.yaml"
+
+
+class SimHost:
+    """A simulator child process on a free loopback port."""
+
+    def __init__(self, config_path: Path) -> None:
+        try:
+            sim_config = load_sim_config(config_path)
+        except ValueError as exc:
+            raise InputError(str(config_path), str(exc).removeprefix(f"{config_path}: ")) from None
+        self.limits = ProviderLimits(max_concurrent=sim_config.limits.max_concurrent,
+                                     requests_per_window=sim_config.limits.requests_per_window,
+                                     window_s=sim_config.limits.window_s)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--config", str(config_path), "--port", "0"],
+            stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith("SIM_URL="):
+            self._proc.kill()
+            raise RuntimeError(f"simulator failed to start (said {line!r})")
+        self.url: str = line.split("=", 1)[1]
+
+    @classmethod
+    def for_run(cls, prepared: PreparedRun) -> SimHost | None:
+        if SIM_PROVIDER not in prepared.provider_names:
+            return None
+        settings = prepared.config.providers.get(SIM_PROVIDER)
+        if settings is not None and settings.base_url:
+            return None  # an external simulator (`fleetbench sim serve`) was named
+        return cls(prepared.config.simulator or DEFAULT_SIM_CONFIG)
+
+    def truths(self) -> list[RequestTruth]:
+        """The simulator's ground truth per request (for tests and benchmarks)."""
+        return [RequestTruth(**row) for row in fetch_truths(self.url)]
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()

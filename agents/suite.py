@@ -1,0 +1,126 @@
+"""Prompt suites: the YAML schema, name resolution, and loading with file:line errors.
+
+Why a strict schema (`extra="forbid"`): a misspelled key (`max_token:`) would otherwise be
+ignored and silently change what is benchmarked. Why the file's sha256 in `LoadedSuite`:
+the manifest records exactly which suite text produced a run's numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.constraints import Constraint
+from harness.errors import InputError
+from harness.yaml_input import YamlDocument, locate_line, read_yaml, validate_document
+from suites import SUITES_DIR
+
+ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+_BARE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+NON_SUITE_FILES = frozenset({"simulator"})  # packaged YAML that is configuration, not a suite
+
+
+class ItemDefaults(BaseModel):
+    """Request settings for items that do not set their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_tokens: int = Field(default=256, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    stream: bool = True
+
+
+class SuiteItem(BaseModel):
+    """One prompt. Its `id` is part of the record key, so it must be stable and unique."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ITEM_ID_PATTERN, max_length=100)
+    prompt: str = Field(min_length=1)
+    system: str | None = None
+    category: str = "general"
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    stream: bool | None = None
+    tags: list[str] = Field(default_factory=list)
+    constraints: list[Constraint] = Field(default_factory=list)
+
+
+class Suite(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    defaults: ItemDefaults = Field(default_factory=ItemDefaults)
+    items: list[SuiteItem] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Suite:
+        """Backstop for suites built in code; `load_suite` reports YAML duplicates with lines."""
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"duplicate item id {item.id!r}")
+            seen.add(item.id)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSuite:
+    suite: Suite
+    path: Path
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.suite.name
+
+
+def packaged_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml") if p.stem not in NON_SUITE_FILES)
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A bare name (`baseline`) is a packaged suite; anything else must be an existing file."""
+    if _BARE_NAME_RE.fullmatch(name_or_path) and name_or_path not in NON_SUITE_FILES:
+        packaged = SUITES_DIR / f"{name_or_path}.yaml"
+        if packaged.is_file():
+            return packaged
+        if not Path(name_or_path).is_file():
+            known = ", ".join(packaged_suites()) or "none"
+            raise InputError(name_or_path, f"no packaged suite of that name (known: {known}) and no such file")
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise InputError(str(path), "file not found")
+    if not path.is_file():
+        raise InputError(str(path), "not a file")
+    return path
+
+
+def _check_duplicate_ids(doc: YamlDocument) -> None:
+    """Before validation, so the error points at both occurrences in the file."""
+    items = doc.data.get("items") if isinstance(doc.data, dict) else None
+    if not isinstance(items, list):
+        return
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        item_id: str = item["id"]
+        line = locate_line(doc.root, ("items", index, "id")) or 0
+        if item_id in first:
+            raise InputError(f"{doc.path}:{line}", f"duplicate item id {item_id!r} (first at line {first[item_id]})")
+        first[item_id] = line
+
+
+def load_suite(name_or_path: str | Path) -> LoadedSuite:
+    """Resolve, parse and validate a suite; any problem is one `InputError` naming file:line."""
+    path = resolve_suite_path(str(name_or_path))
+    doc = read_yaml(path)
+    _check_duplicate_ids(doc)
+    suite = validate_document(doc, Suite)
+    return LoadedSuite(suite=suite, path=path.resolve(), sha256=doc.sha256)
+

@@ -1,0 +1,105 @@
+"""Markdown rendering of statistics: a run's `summary.md` and the tables the aggregate reuses.
+
+Why sections keyed by phase: every phase reports the same call statistics, but each may
+add what only it can judge (constraint adherence, context-length curves). A phase plugs in
+a `SectionHook` that returns extra markdown, or None to keep just the stats table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from archive.stats import PhaseModelStats, error_totals, summarize
+from harness.records import CallRecord
+
+SectionHook = Callable[[Sequence[CallRecord]], str | None]
+DASH = "–"
+
+_HEADER = ("| model | calls | ok | error | skipped | success % | TTFT p50 ms | TTFT p95 ms "
+           "| E2E p50 ms | E2E p95 ms | tokens in | tokens out | cost $ |")
+_RULE = "|---|" + "---:|" * 12
+
+
+def fmt_ms(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    return DASH if value is None else f"{100 * value:.1f}"
+
+
+def fmt_cost(value: float | None) -> str:
+    return DASH if value is None else f"{value:.4f}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def stats_table(rows: Sequence[PhaseModelStats]) -> str:
+    """One line per model (rows of a single phase)."""
+    lines = [_HEADER, _RULE]
+    for s in rows:
+        lines.append(
+            f"| {_cell(s.label)} | {s.calls} | {s.ok} | {s.error} | {s.skipped} | {fmt_pct(s.success_rate)} "
+            f"| {fmt_ms(s.ttft_p50_ms)} | {fmt_ms(s.ttft_p95_ms)} | {fmt_ms(s.e2e_p50_ms)} "
+            f"| {fmt_ms(s.e2e_p95_ms)} | {s.input_tokens} | {s.output_tokens} | {fmt_cost(s.cost_usd)} |")
+    return "\n".join(lines)
+
+
+def errors_table(rows: Sequence[PhaseModelStats]) -> str | None:
+    """Error classes per phase x model, plus totals; None when nothing failed."""
+    failing = [s for s in rows if s.errors]
+    if not failing:
+        return None
+    lines = ["| phase | model | error class | count |", "|---|---|---|---:|"]
+    for s in failing:
+        for cls, count in sorted(s.errors.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {s.phase} | {_cell(s.label)} | {cls} | {count} |")
+    totals = ", ".join(f"{cls} {n}" for cls, n in error_totals(rows).items())
+    return "\n".join(lines) + f"\n\nTotal by class: {totals}"
+
+
+def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, SectionHook] | None = None,
+                   heading: str = "##") -> list[str]:
+    """Per phase: its stats table, then the phase's own section if it has one."""
+    stats = summarize(records)
+    parts: list[str] = []
+    for phase in sorted({s.phase for s in stats}):
+        parts.append(f"{heading} Phase `{phase}`\n\n{stats_table([s for s in stats if s.phase == phase])}")
+        hook = (sections or {}).get(phase)
+        if hook is not None:
+            extra = hook([r for r in records if r.phase == phase])
+            if extra:
+                parts.append(extra.strip())
+    errors = errors_table(stats)
+    if errors:
+        parts.append(f"{heading} Errors by class\n\n{errors}")
+    return parts
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or DASH
+    return DASH if value in (None, "") else str(value)
+
+
+def render_run_summary(manifest: Mapping[str, Any], records: Sequence[CallRecord],
+                       sections: Mapping[str, SectionHook] | None = None) -> str:
+    """A single run's `summary.md`."""
+    suites = [s.get("name", "?") if isinstance(s, dict) else str(s) for s in manifest.get("suites") or []]
+    header = [
+        f"# Run {manifest.get('run_id', '?')}",
+        "",
+        f"- date: {_join(manifest.get('created_at'))}",
+        f"- status: {_join(manifest.get('status'))}",
+        f"- phases: {_join(manifest.get('phases'))}",
+        f"- models: {_join(manifest.get('models'))}",
+        f"- suites: {_join(suites)}",
+        f"- records: {len(records)}",
+    ]
+    if manifest.get("parent_run"):
+        header.append(f"- parent run: {manifest['parent_run']}")
+    body = phase_sections(records, sections) if records else ["No results recorded."]
+    return "\n".join(header) + "\n\n" + "\n\n".join(body) + "\n"
