@@ -1,0 +1,1 @@
+"""The only package that imports Ray: driver, actor wrappers, limiters, collector, CLI."""

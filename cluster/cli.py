@@ -1,0 +1,135 @@
+"""`fleetbench` command line (typer + rich).
+
+Why errors are caught here: bad input must end in one clear line naming the file and
+line or field, exit code 2, no traceback; a completed run exits 0 even with failed calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from harness.errors import InputError
+from harness.logs import configure_process_logging
+from harness.redact import default_redactor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Benchmark LLMs across providers at scale and turn results into decisions.")
+runs_app = typer.Typer(help="Browse the run archive.", no_args_is_help=True)
+sim_app = typer.Typer(help="The wire-compatible provider simulator.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(sim_app, name="sim")
+
+out = Console()
+err = Console(stderr=True)
+DEFAULT_RUNS_DIR = Path("runs")
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
+
+
+def input_errors_exit_2(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            err.print(f"[bold red]error:[/] {escape(default_redactor().redact(str(exc)))}", highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command("run")
+@input_errors_exit_2
+def run_command(
+    suites: Annotated[list[str] | None, typer.Argument(help="suite names or YAML files")] = None,
+    phase: Annotated[list[str] | None, typer.Option("--phase", help="phase(s) to run")] = None,
+    models: Annotated[list[str] | None, typer.Option("--models", help="provider/model[@variant],...")] = None,
+    limit: Annotated[int | None, typer.Option(help="first N items of each suite")] = None,
+    repeat: Annotated[int | None, typer.Option(help="independent repeats per item")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="complete an interrupted run")] = None,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="calls in flight per subagent")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker actors per phase")] = None,
+) -> None:
+    """Plan, run every phase as its own subagent, archive and aggregate."""
+    if address is None:
+        # a local Ray binds to loopback only; must be set before ray is first imported
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    from agents.run_setup import RunSpec
+    from cluster.driver import run
+    from cluster.report import print_run_result
+
+    if resume and run_id:
+        raise InputError("--run-id", "give either --run-id or --resume, not both")
+    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit,
+                   repeat=repeat, config_path=config, concurrency=concurrency, workers=workers)
+    result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
+    print_run_result(out, result)
+
+
+@app.command("aggregate")
+@input_errors_exit_2
+def aggregate_command(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
+    """Merge every archived run into AGGREGATE_SUMMARY.md and aggregate.json."""
+    from archive.aggregate import aggregate
+
+    result = aggregate(runs_dir)
+    out.print(f"wrote {runs_dir / 'AGGREGATE_SUMMARY.md'} and {runs_dir / 'aggregate.json'} "
+              f"({len(result.lineages)} lineages)")
+
+
+@runs_app.command("list")
+@input_errors_exit_2
+def runs_list(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
+    """One line per archived run, oldest first."""
+    from cluster.report import print_runs_table
+
+    print_runs_table(out, runs_dir)
+
+
+@runs_app.command("show")
+@input_errors_exit_2
+def runs_show(run_id: str, runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
+    """A run's manifest and per phase x model statistics."""
+    from cluster.report import print_run_detail
+
+    print_run_detail(out, runs_dir, run_id)
+
+
+@sim_app.command("serve")
+@input_errors_exit_2
+def sim_serve(
+    config: Annotated[Path | None, typer.Option(help="simulator config YAML/JSON")] = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+) -> None:
+    """Serve the simulator on loopback until interrupted (prints SIM_URL=...)."""
+    from simulator.__main__ import serve
+
+    try:
+        serve(config, host, port)
+    except ValueError as exc:
+        raise InputError(str(config), str(exc)) from None
+
+
+def main() -> None:
+    configure_process_logging()
+    app()
+
+
+if __name__ == "__main__":
+    main()

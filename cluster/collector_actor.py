@@ -1,0 +1,82 @@
+"""The collector: the only writer of a run's archive, pinned to the driver's node.
+
+Why one writer: exactly one terminal record per key is easiest to guarantee where every
+record passes through one process that dedups by key and fsyncs before acknowledging.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from agents.phases import make_phase
+from archive.store import RunDir
+from archive.summary_md import render_run_summary
+from harness.logs import EventLog
+from harness.records import CallRecord, RecordKey
+from harness.redact import default_redactor
+
+
+@ray.remote(num_cpus=0, max_concurrency=1)  # type: ignore[call-overload]
+class Collector:
+    """Serial actor (max_concurrency=1): appends never interleave."""
+
+    def __init__(self, run_path: str, run_id: str) -> None:
+        self._run = RunDir(Path(run_path), run_id)
+        dropped = self._run.repair_results()
+        self._records: list[CallRecord] = self._run.load_records()
+        self._keys: set[RecordKey] = {r.key for r in self._records}
+        self._events = EventLog(self._run.events_path, redact=default_redactor().redact)
+        self._duplicates = 0
+        self._events.emit("collector_started", run_id=run_id, existing_records=len(self._records),
+                          torn_bytes_dropped=dropped)
+
+    def add(self, records: list[CallRecord]) -> int:
+        """Persist new keys (fsync'd) before returning; duplicates are dropped and counted."""
+        fresh: list[CallRecord] = []
+        for record in records:
+            if record.key in self._keys:
+                self._duplicates += 1
+                continue
+            self._keys.add(record.key)
+            fresh.append(record)
+        if fresh:
+            self._run.append_records(fresh)
+            self._records.extend(fresh)
+            statuses = Counter(r.status for r in fresh)
+            self._events.emit("records_written", count=len(fresh), **dict(statuses))
+        return len(fresh)
+
+    def done_keys(self) -> list[RecordKey]:
+        return list(self._keys)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in self._records:
+            phase = out.setdefault(r.phase, {"ok": 0, "error": 0, "skipped": 0})
+            phase[r.status] += 1
+        return out
+
+    def duplicates(self) -> int:
+        return self._duplicates
+
+    def log_event(self, event: str, fields: dict[str, Any]) -> None:
+        self._events.emit(event, **fields)
+
+    def finalize(self, status: str) -> str:
+        """Write summary.md and mark the manifest; returns the summary's path."""
+        manifest = self._run.read_manifest()
+        manifest["status"] = status
+        sections = {}
+        for phase_name in sorted({r.phase for r in self._records}):
+            phase = make_phase(phase_name)
+            sections[phase_name] = phase.summary_section
+        summary = render_run_summary(manifest, self._records, sections=sections)
+        self._run.summary_path.write_text(summary, encoding="utf-8")
+        self._run.update_manifest(status=status, records=len(self._records))
+        self._events.emit("run_finalized", status=status, records=len(self._records),
+                          duplicates_dropped=self._duplicates)
+        return str(self._run.summary_path)

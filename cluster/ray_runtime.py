@@ -1,0 +1,32 @@
+"""Start a local Ray or join a cluster, once per driver process."""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+from cluster.limiter_actor import NAMESPACE
+
+
+def ensure_ray(address: str | None) -> bool:
+    """Returns True when this call started Ray (so the caller should shut it down)."""
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    kwargs: dict[str, object] = {"namespace": NAMESPACE, "include_dashboard": False,
+                                 "configure_logging": False, "log_to_driver": True}
+    if address:
+        ray.init(address=address, **kwargs)  # type: ignore[arg-type]
+    else:
+        # "local": always a fresh instance, never a stray cluster found in /tmp/ray
+        ray.init(address="local", **kwargs)  # type: ignore[arg-type]
+    return True
+
+
+def driver_node_id() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
+def node_count() -> int:
+    return len([n for n in ray.nodes() if n.get("Alive")])  # type: ignore[no-untyped-call]

@@ -1,0 +1,73 @@
+"""Bad input: exit 2, one clear line naming the file and line or field, nothing archived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cluster.cli import app
+from tests.cluster.helpers import cli
+
+runner = CliRunner()
+
+GOOD_ITEM = "  - id: a\n    prompt: say hi\n"
+
+
+def _invoke(tmp_path: Path, *args: str) -> tuple[int, str]:
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["run", *args, "--runs-dir", str(runs)])
+    assert not runs.exists() or not any(runs.rglob("*")), "bad input must write nothing"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("name: s\nitems:\n  - id: a\n    prompt: [unclosed\n", ":5", "flow sequence"),
+    ("name: s\nitems:\n" + GOOD_ITEM + "    colour: red\n", ":5", "colour"),
+    ("name: s\nitems:\n  - id: a\n    prompt: hi\n    max_tokens: lots\n", ":5", "max_tokens"),
+    ("name: s\nitems:\n" + GOOD_ITEM + GOOD_ITEM, ":5", "duplicate item id 'a'"),
+])
+def test_malformed_suite_names_file_and_line(tmp_path: Path, text: str, where: str, words: str) -> None:
+    suite = tmp_path / "bad_suite.yaml"
+    suite.write_text(text)
+    code, output = _invoke(tmp_path, str(suite))
+    assert code == 2
+    assert f"bad_suite.yaml{where}" in output and words in output
+    assert "Traceback" not in output
+
+
+def test_missing_suite_file(tmp_path: Path) -> None:
+    code, output = _invoke(tmp_path, str(tmp_path / "nope.yaml"))
+    assert code == 2 and "nope.yaml" in output
+
+
+def test_unknown_provider_and_phase(tmp_path: Path) -> None:
+    code, output = _invoke(tmp_path, "smoke", "--models", "warp/x")
+    assert code == 2 and "unknown provider 'warp'" in output
+    code, output = _invoke(tmp_path, "smoke", "--phase", "dance")
+    assert code == 2 and "--phase" in output and "dance" in output
+
+
+def test_bad_config_field(tmp_path: Path) -> None:
+    config = tmp_path / "fleet.yaml"
+    config.write_text("concurrency: 4\nretry:\n  max_attempts: zero\n")
+    code, output = _invoke(tmp_path, "smoke", "--config", str(config))
+    assert code == 2 and "fleet.yaml:3" in output and "max_attempts" in output
+
+
+def test_run_id_escaping_runs_dir_is_refused(tmp_path: Path) -> None:
+    code, output = _invoke(tmp_path, "smoke", "--run-id", "../../etc")
+    assert code == 2 and "--run-id" in output
+    code, output = _invoke(tmp_path, "smoke", "--resume", "../x")
+    assert code == 2
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nitems: 3\n")
+    proc = cli("run", str(suite), "--runs-dir", str(tmp_path / "runs"))
+    assert proc.returncode == 2
+    assert "s.yaml:2" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "runs").exists()
