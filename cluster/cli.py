@@ -30,8 +30,9 @@ sim_app = typer.Typer(help="The wire-compatible provider simulator.", no_args_is
 app.add_typer(runs_app, name="runs")
 app.add_typer(sim_app, name="sim")
 
-out = Console()
-err = Console(stderr=True)
+# pipes and CI logs get wide tables instead of ellipsised run IDs
+out = Console() if sys.stdout.isatty() else Console(width=200)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 DEFAULT_RUNS_DIR = Path("runs")
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import time
 from pathlib import Path
 
@@ -42,14 +43,17 @@ def test_run_archives_exactly_one_record_per_key(ray_local: None, tmp_path: Path
     assert events[0] == "collector_started" and "phase_finished" in events and events[-1] == "run_finalized"
     assert (result.run_dir / "summary.md").read_text().count("sim/") >= 2
     assert (runs / "AGGREGATE_SUMMARY.md").exists() and (runs / "aggregate.json").exists()
-    # measured TTFT is never below the simulator's ground truth, and close to it
+    # measured TTFT is never below the simulator's ground truth, and close to it (a busy
+    # 2-core machine can deschedule the client for a while, hence median plus a loose max)
+    errors = []
     for record in records:
         truth = truths[record.request_id]
         truth_ttft = (truth.first_content_ns - truth.arrival_ns) / 1e6
         assert record.ttft_ms is not None and record.ttft_ms >= truth_ttft
-        assert record.ttft_ms - truth_ttft < 10.0
+        errors.append(record.ttft_ms - truth_ttft)
         assert record.client_overhead_ms is not None and record.client_overhead_ms >= 0
         assert record.output and record.output_tokens and record.input_tokens
+    assert statistics.median(errors) < 5.0 and max(errors) < 50.0, errors
 
 
 def test_sigkill_of_phase_subagent_still_one_record_per_key(ray_local: None, tmp_path: Path) -> None:
