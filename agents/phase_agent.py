@@ -16,9 +16,11 @@ import structlog
 
 from agents.phases.base import Phase
 from agents.plan import WorkItem
-from agents.providers import ResolvedProvider
+from agents.providers import ApiKind, ResolvedProvider
 from agents.sinks import RecordSink
 from harness.call import CallOutcome, execute_call
+from harness.catalogue import Catalogue, CatalogueEntry, cost_usd
+from harness.errors import ErrorClass
 from harness.limits import Limiter
 from harness.records import CallRecord
 from harness.retry import RetryPolicy
@@ -72,6 +74,7 @@ class PhaseAgent:
                  providers: Mapping[str, ResolvedProvider],
                  limiter_for: Callable[[ResolvedProvider], Limiter], policy: RetryPolicy,
                  sink: RecordSink, *, concurrency: int, worker: str, holder: str,
+                 catalogue: Catalogue | None = None,
                  flush_interval_s: float = 0.2, flush_size: int = 32) -> None:
         self.phase = phase
         self.run_id = run_id
@@ -83,27 +86,37 @@ class PhaseAgent:
         self.concurrency = max(1, concurrency)
         self.worker = worker
         self.holder = holder
+        self.catalogue = catalogue
         self.flush_interval_s = flush_interval_s
         self.flush_size = flush_size
         self._pending: list[CallRecord] = []
         self._wake = asyncio.Event()
         self._closing = False
+        self._apis: dict[tuple[str, ApiKind], ProviderAPI] = {}
+        self._limiters: dict[str, Limiter] = {}
         self.report = PhaseReport(phase=phase.name, worker=worker)
 
+    async def _api(self, provider_name: str, model_id: str) -> tuple[ProviderAPI, Limiter]:
+        """One adapter per (provider, API kind) and one limiter per provider, made on first use
+        and warmed up outside any timed call."""
+        provider = self.providers[provider_name]
+        key = (provider_name, provider.api_for(model_id))
+        if key not in self._apis:
+            self._apis[key] = provider.build(key[1])
+            await self._apis[key].warm_up()
+        if provider_name not in self._limiters:
+            self._limiters[provider_name] = self.limiter_for(provider)
+        return self._apis[key], self._limiters[provider_name]
+
     async def run(self) -> PhaseReport:
-        apis: dict[str, ProviderAPI] = {}
-        limiters: dict[str, Limiter] = {}
-        for name in {item.model_ref.provider for item in self.items}:
-            apis[name] = self.providers[name].build()
-            limiters[name] = self.limiter_for(self.providers[name])
-            await apis[name].warm_up()
+        for item in self.items:  # adapters and warm-ups before the first timed call
+            await self._api(item.model_ref.provider, item.request.model)
         gate = asyncio.Semaphore(self.concurrency)
         flusher = asyncio.create_task(self._flush_loop())
         try:
             async def one(item: WorkItem) -> None:
                 async with gate:
-                    provider = item.model_ref.provider
-                    record = await self._call(item, apis[provider], limiters[provider])
+                    record = await self._call(item)
                 self._pending.append(record)
                 if len(self._pending) >= self.flush_size:
                     self._wake.set()
@@ -113,19 +126,53 @@ class PhaseAgent:
             self._closing = True
             self._wake.set()
             await flusher  # drains every pending record; never cancelled mid-emit
-            for api in apis.values():
-                await api.aclose()
+            for api_client in self._apis.values():
+                await api_client.aclose()
         return self.report
 
-    async def _call(self, item: WorkItem, api: ProviderAPI, limiter: Limiter) -> CallRecord:
+    def _entry(self, provider: str, model_id: str) -> CatalogueEntry | None:
+        return self.catalogue.resolve(provider, model_id) if self.catalogue else None
+
+    async def _call(self, item: WorkItem) -> CallRecord:
         started_at = time.time()
+        ref = item.model_ref
+        api, limiter = await self._api(ref.provider, item.request.model)
         outcome = await execute_call(api, item.request, limiter, self.policy, holder=self.holder)
+        entry = self._entry(ref.provider, ref.model)
+        answered_by = item.model
+        if outcome.error_class == ErrorClass.QUOTA_EXHAUSTED and entry is not None and self.catalogue:
+            outcome, answered_by, entry = await self._fall_back(item, outcome, entry)
         extra = self.phase.score(item, outcome.response.text) if outcome.response else {}
-        cost = 0.0 if item.model_ref.provider == "sim" else None
+        response = outcome.response
+        cost = response.cost_usd if response is not None and response.cost_usd is not None else (
+            cost_usd(entry, response.input_tokens, response.output_tokens, response.reasoning_tokens)
+            if response is not None else None)
         record = outcome_to_record(item, outcome, run_id=self.run_id, worker=self.worker,
                                    started_at=started_at, extra=extra, cost_usd=cost)
+        if response is not None:
+            record.answered_by = answered_by
         log.debug("call_done", key=item.key, status=record.status, error_class=record.error_class)
         return record
+
+    async def _fall_back(self, item: WorkItem, outcome: CallOutcome, entry: CatalogueEntry
+                         ) -> tuple[CallOutcome, str, CatalogueEntry]:
+        """Quota exhausted (never a plain rate limit): try the catalogue's fallback chain and
+        say which model answered. Attempts of every model tried stay in the attempt log."""
+        assert self.catalogue is not None
+        log_so_far = list(outcome.attempt_log)
+        for fallback in self.catalogue.fallback_chain(entry):
+            provider = self.providers.get(fallback.provider)
+            if provider is None or not provider.has_access():
+                continue
+            api, limiter = await self._api(fallback.provider, fallback.id)
+            request = msgspec.structs.replace(item.request, model=fallback.id)
+            outcome = await execute_call(api, request, limiter, self.policy, holder=self.holder)
+            log_so_far.extend(outcome.attempt_log)
+            outcome.attempt_log = log_so_far
+            outcome.attempts = len(log_so_far)
+            if outcome.error_class != ErrorClass.QUOTA_EXHAUSTED:
+                return outcome, fallback.name, fallback
+        return outcome, item.model, entry
 
     async def _flush_loop(self) -> None:
         while not self._closing:

@@ -13,13 +13,17 @@ from typing import Any
 from agents.config import FleetConfig, load_config
 from agents.phases import DEFAULT_ORDER, Phase, PlanContext, make_phase
 from agents.plan import WorkItem, check_unique
-from agents.providers import KNOWN_PROVIDERS
+from agents.providers import known_provider_names
 from agents.suite import LoadedSuite, load_suite
+from harness.catalogue import Catalogue, load_catalogue
 from harness.errors import InputError
+from harness.keys import load_env_files
 from harness.model_ref import ModelRef
+from suites import SUITES_DIR
 
 DEFAULT_SUITE = "baseline"
-DEFAULT_MODELS = ["sim/smollm2-135m-sim", "sim/gemma3-270m-sim"]
+DEFAULT_MODELS = ["local/smollm2-135m", "local/gemma3-270m"]
+CATALOGUE_PATH = SUITES_DIR / "catalogue.yaml"
 
 
 @dataclass
@@ -58,6 +62,22 @@ class PreparedRun:
     models: list[ModelRef]
     phases: dict[str, Phase]
     plans: dict[str, list[WorkItem]]
+    catalogue: Catalogue
+    warnings: list[str] = field(default_factory=list)
+
+    def responses_models(self, provider: str) -> frozenset[str]:
+        return self.catalogue.responses_models(provider)
+
+    @property
+    def fallback_providers(self) -> set[str]:
+        """Providers of the catalogue fallbacks of the run's models (resolved too, so a
+        quota-exhausted call can move on)."""
+        names: set[str] = set()
+        for model in self.models:
+            entry = self.catalogue.resolve(model.provider, model.model)
+            for fallback in self.catalogue.fallback_chain(entry) if entry else []:
+                names.add(fallback.provider)
+        return names - self.provider_names
 
     @property
     def provider_names(self) -> set[str]:
@@ -79,9 +99,26 @@ def parse_models(texts: list[str]) -> list[ModelRef]:
     return refs
 
 
+def canonical_models(models: list[ModelRef], catalogue: Catalogue) -> tuple[list[ModelRef], list[str]]:
+    """Aliases become exact IDs (`anthropic/claude-haiku` -> the current Haiku); a model the
+    catalogue does not know is kept, with a warning that its cost is unknown."""
+    out: list[ModelRef] = []
+    warnings: list[str] = []
+    for model in models:
+        entry = catalogue.resolve(model.provider, model.model)
+        if entry is None:
+            warnings.append(f"{model}: not in the catalogue; cost will be unknown")
+            out.append(model)
+        else:
+            out.append(ModelRef(model.provider, entry.id, model.variant))
+    return list(dict.fromkeys(out)), warnings
+
+
 def prepare_run(spec: RunSpec) -> PreparedRun:
     """Load and check everything; raise InputError naming the file/line or field."""
+    load_env_files()  # .env and .env.benchmark-models; never overrides the real environment
     config = load_config(spec.config_path)
+    catalogue = load_catalogue(CATALOGUE_PATH)
     if spec.limit is not None and spec.limit < 1:
         raise InputError("--limit", "must be at least 1")
     repeat = spec.repeat if spec.repeat is not None else config.repeat
@@ -89,14 +126,17 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
         raise InputError("--repeat", "must be at least 1")
     suites = [load_suite(name) for name in (spec.suites or [DEFAULT_SUITE])]
     models = parse_models(spec.models or config.default_models or DEFAULT_MODELS)
+    known = known_provider_names(config)
     for model in models:
-        if model.provider not in KNOWN_PROVIDERS and model.provider not in config.providers:
-            known = ", ".join(sorted(set(KNOWN_PROVIDERS) | set(config.providers)))
-            raise InputError("--models", f"unknown provider {model.provider!r} in {model} (known: {known})")
+        if model.provider not in known:
+            raise InputError("--models", f"unknown provider {model.provider!r} in {model} "
+                                         f"(known: {', '.join(sorted(known))})")
+    models, warnings = canonical_models(models, catalogue)
     phase_names = spec.phases or DEFAULT_ORDER
     phases = {name: make_phase(name) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat)
     plans = {name: phase.plan(ctx) for name, phase in phases.items()}
     for plan in plans.values():
         check_unique(plan)
-    return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans)
+    return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans,
+                       catalogue=catalogue, warnings=warnings)

@@ -1,8 +1,8 @@
-"""Start the provider simulator for a run that uses `sim/...` models.
+"""Loopback servers a run starts for itself: the provider simulator and the embedded models.
 
-Why a child process: the simulator is the keyless stand-in for real providers, and its
-ground-truth timestamps must not be delayed by the driver's own work (same GIL); so the
-driver starts it as `python -m simulator` and stops it when the run ends.
+Why child processes: the simulator's ground-truth timestamps and llama.cpp's generation
+must not share the driver's GIL; each server prints its URL as its first stdout line, so
+there is no port guessing, and is stopped when the run ends.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.providers import SIM_PROVIDER
+from agents.providers import LOCAL_PROVIDER, SIM_PROVIDER
 from harness.errors import InputError
 from harness.limits import ProviderLimits
 from simulator.client import fetch_truths
@@ -26,8 +26,30 @@ if TYPE_CHECKING:
 DEFAULT_SIM_CONFIG = SUITES_DIR / "simulator.yaml"
 
 
-class SimHost:
-    """A simulator child process on a free loopback port."""
+class ChildServer:
+    """`python -m MODULE ... --port 0`, whose first stdout line is `PREFIX=url`."""
+
+    def __init__(self, args: list[str], prefix: str) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-m", *args, "--port", "0"], stdout=subprocess.PIPE,
+                                      text=True)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith(f"{prefix}="):
+            self._proc.kill()
+            raise RuntimeError(f"{args[0]} failed to start (said {line!r})")
+        self.url: str = line.split("=", 1)[1]
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+class SimHost(ChildServer):
+    """The provider simulator, with its limits exposed as the `sim` provider's defaults."""
 
     def __init__(self, config_path: Path) -> None:
         try:
@@ -37,15 +59,7 @@ class SimHost:
         self.limits = ProviderLimits(max_concurrent=sim_config.limits.max_concurrent,
                                      requests_per_window=sim_config.limits.requests_per_window,
                                      window_s=sim_config.limits.window_s)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--config", str(config_path), "--port", "0"],
-            stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline().strip()
-        if not line.startswith("SIM_URL="):
-            self._proc.kill()
-            raise RuntimeError(f"simulator failed to start (said {line!r})")
-        self.url: str = line.split("=", 1)[1]
+        super().__init__(["simulator", "--config", str(config_path)], "SIM_URL")
 
     @classmethod
     def for_run(cls, prepared: PreparedRun) -> SimHost | None:
@@ -60,10 +74,18 @@ class SimHost:
         """The simulator's ground truth per request (for tests and benchmarks)."""
         return [RequestTruth(**row) for row in fetch_truths(self.url)]
 
-    def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+
+class LocalModelsHost(ChildServer):
+    """The embedded GGUF models (llama.cpp) behind Ollama's wire API."""
+
+    def __init__(self) -> None:
+        super().__init__(["localmodels"], "OLLAMA_URL")
+
+    @classmethod
+    def for_run(cls, prepared: PreparedRun) -> LocalModelsHost | None:
+        if LOCAL_PROVIDER not in prepared.provider_names:
+            return None
+        settings = prepared.config.providers.get(LOCAL_PROVIDER)
+        if settings is not None and settings.base_url:
+            return None
+        return cls()

@@ -1,4 +1,4 @@
-"""Drive the harness call path against the simulator at several concurrencies.
+"""Drive the harness call path (per adapter) against the simulator at several concurrencies.
 
 Reports, per concurrency: achieved throughput as a fraction of the theoretical maximum
 (concurrency / ideal call duration), client CPU per call, and the TTFT error against the
@@ -8,7 +8,8 @@ The simulator runs in its own process so it does not share the client's GIL or C
 accounting. Usage:
 
     .venv/bin/python benchmarks/harness_throughput.py [--concurrency 1,16,64,256]
-        [--ttft-ms 50] [--itl-ms 5] [--tokens 8] [--transport aiohttp,httpx] [--json out.json]
+        [--ttft-ms 50] [--itl-ms 5] [--tokens 8] [--json out.json]
+        [--adapters chat-aiohttp,chat-httpx,responses,anthropic,ollama]
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from typing import Any
 
 from harness.call import execute_call
 from harness.limiter import UnlimitedLimiter
+from harness.providers.anthropic_messages import AnthropicProvider
+from harness.providers.ollama_chat import OllamaProvider
 from harness.providers.openai_compat import OpenAICompatProvider
+from harness.providers.openai_responses import OpenAIResponsesProvider
 from harness.retry import RetryPolicy
-from harness.seam import CallRequest, Message
+from harness.seam import CallRequest, Message, ProviderAPI
 from harness.timing import percentile
 from simulator.client import configure, fetch_truths, reset
 
@@ -48,9 +52,22 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run_level(url: str, transport: str, concurrency: int, calls: int) -> dict[str, Any]:
-    provider = OpenAICompatProvider("sim", f"{url}/v1", "sim-bench", "FLEETBENCH_SIM_API_KEY",
-                                    transport=transport)  # type: ignore[arg-type]
+def make_adapter(name: str, url: str) -> ProviderAPI:
+    """Each adapter over its real SDK, pointed at the simulator's matching wire format."""
+    if name.startswith("chat-"):
+        return OpenAICompatProvider("sim", f"{url}/v1", "sim-bench", "FLEETBENCH_SIM_API_KEY",
+                                    transport=name.removeprefix("chat-"))  # type: ignore[arg-type]
+    if name == "responses":
+        return OpenAIResponsesProvider("sim", f"{url}/v1", "sim-bench", "FLEETBENCH_SIM_API_KEY")
+    if name == "anthropic":
+        return AnthropicProvider("sim", url, "sim-bench", "FLEETBENCH_SIM_API_KEY")
+    if name == "ollama":
+        return OllamaProvider("sim", url)
+    raise SystemExit(f"unknown adapter {name!r}")
+
+
+async def run_level(url: str, adapter: str, concurrency: int, calls: int) -> dict[str, Any]:
+    provider = make_adapter(adapter, url)
     limiter = UnlimitedLimiter()
     policy = RetryPolicy(max_attempts=1)
     request = CallRequest(model="bench", messages=[Message(role="user", content="hello")], max_tokens=64)
@@ -77,10 +94,14 @@ async def run_level(url: str, transport: str, concurrency: int, calls: int) -> d
         if truth and truth.get("first_content_ns") and outcome.ttft_ms is not None:
             errors.append(outcome.ttft_ms - (truth["first_content_ns"] - truth["arrival_ns"]) / 1e6)
     ok = sum(1 for o in outcomes if o.status == "ok")
-    return {"transport": transport, "concurrency": concurrency, "calls": calls, "ok": ok,
+    return {"adapter": adapter, "concurrency": concurrency, "calls": calls, "ok": ok,
             "wall_s": wall, "throughput_rps": ok / wall, "cpu_ms_per_call": 1000 * cpu / max(ok, 1),
             "ttft_err_p50_ms": percentile(errors, 50), "ttft_err_p95_ms": percentile(errors, 95),
             "ttft_err_min_ms": min(errors) if errors else None}
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def main() -> int:
@@ -89,7 +110,7 @@ def main() -> int:
     parser.add_argument("--ttft-ms", type=float, default=50.0)
     parser.add_argument("--itl-ms", type=float, default=5.0)
     parser.add_argument("--tokens", type=int, default=8)
-    parser.add_argument("--transport", default="aiohttp,httpx")
+    parser.add_argument("--adapters", default="chat-aiohttp,chat-httpx")
     parser.add_argument("--calls-per-slot", type=int, default=4, help="calls = max(32, concurrency * this)")
     parser.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = parser.parse_args()
@@ -100,17 +121,17 @@ def main() -> int:
         configure(url, {"default_brain": {"ttft_ms": args.ttft_ms, "itl_ms": args.itl_ms,
                                           "output_tokens": args.tokens}})
         print(f"simulator {url}; ideal call {ideal_s * 1000:.0f} ms; machine: {os.cpu_count()} cores")
-        print(f"{'transport':9} {'conc':>5} {'calls':>6} {'req/s':>8} {'of max':>7} {'cpu ms/call':>11} "
+        print(f"{'adapter':12} {'conc':>5} {'calls':>6} {'req/s':>8} {'of max':>7} {'cpu ms/call':>11} "
               f"{'TTFT err p50':>12} {'p95':>7} {'min':>7}")
-        for transport in args.transport.split(","):
+        for adapter in args.adapters.split(","):
             for concurrency in (int(c) for c in args.concurrency.split(",")):
                 calls = max(32, concurrency * args.calls_per_slot)
-                row = asyncio.run(run_level(url, transport, concurrency, calls))
+                row = asyncio.run(run_level(url, adapter, concurrency, calls))
                 row["fraction_of_max"] = row["throughput_rps"] / (concurrency / ideal_s)
                 rows.append(row)
-                print(f"{transport:9} {concurrency:5d} {calls:6d} {row['throughput_rps']:8.1f} "
+                print(f"{adapter:12} {concurrency:5d} {calls:6d} {row['throughput_rps']:8.1f} "
                       f"{100 * row['fraction_of_max']:6.1f}% {row['cpu_ms_per_call']:11.2f} "
-                      f"{row['ttft_err_p50_ms']:12.2f} {row['ttft_err_p95_ms']:7.2f} {row['ttft_err_min_ms']:7.2f}",
+                      f"{_f(row['ttft_err_p50_ms']):>12} {_f(row['ttft_err_p95_ms']):>7} {_f(row['ttft_err_min_ms']):>7}",
                       flush=True)
     finally:
         proc.terminate()

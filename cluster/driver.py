@@ -15,10 +15,11 @@ from typing import Any
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from agents.access import access_notes, no_access_records, split_by_access
 from agents.plan import WorkItem, remaining
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.run_setup import PreparedRun, RunSpec, prepare_run
-from agents.sim_host import SimHost
+from agents.sim_host import LocalModelsHost, SimHost
 from archive.aggregate import aggregate
 from archive.manifest import build_manifest
 from archive.run_id import new_run_id, validate_run_id
@@ -72,10 +73,13 @@ class RunSession:
             new_id = validate_run_id(run_id) if run_id else new_run_id()
             self.store.check_new(new_id)
         self.sim = SimHost.for_run(self.prepared)
+        self.local = LocalModelsHost.for_run(self.prepared)
         self.providers: dict[str, ResolvedProvider] = {
-            name: resolve_provider(name, self.prepared.config, self.sim.url if self.sim else None,
-                                   self.sim.limits if self.sim else None)
-            for name in sorted(self.prepared.provider_names)}
+            name: resolve_provider(name, self.prepared.config, sim_url=self.sim.url if self.sim else None,
+                                   sim_limits=self.sim.limits if self.sim else None,
+                                   local_url=self.local.url if self.local else None,
+                                   responses_models=self.prepared.responses_models(name))
+            for name in sorted(self.prepared.provider_names | self.prepared.fallback_providers)}
         if not resume:
             manifest = build_manifest(
                 new_id, config=default_redactor().redact_obj(self.prepared.config.model_dump(mode="json")),
@@ -99,6 +103,8 @@ class RunSession:
         totals = {name: len(plan) for name, plan in self.prepared.plans.items()}
         self.progress = RunProgress(totals, enabled=progress)
         self._log("run_started" if not resume else "run_resumed", totals=totals, nodes=node_count())
+        for warning in self.prepared.warnings:
+            self.progress.note(f"warning: {warning}")
 
     def _log(self, event: str, **fields: Any) -> None:
         self.collector.log_event.remote(event, fields)
@@ -111,7 +117,11 @@ class RunSession:
         """Start `phase` as its own actor subagent on the keys not yet recorded."""
         if phase not in self.prepared.plans:
             raise InputError("--phase", f"phase {phase!r} is not part of this run")
-        todo = remaining(self.prepared.plans[phase], self.done_keys())
+        todo, denied = split_by_access(remaining(self.prepared.plans[phase], self.done_keys()), self.providers)
+        if denied:
+            for note in access_notes(denied, self.providers):
+                self.progress.note(f"phase {phase}: {note}")
+            ray.get(self.collector.add.remote(no_access_records(denied, self.providers, self.run_id)))
         spread = "SPREAD" if node_count() > 1 else "DEFAULT"
         running = _Running(phase, self.prepared.plans[phase],
                            workers or self.prepared.spec.workers or self.prepared.config.workers_per_phase,
@@ -123,7 +133,8 @@ class RunSession:
         config = self.prepared.config
         running.actor = PhaseSubagent.options(scheduling_strategy=running.scheduling).remote(  # type: ignore[attr-defined]
             self.prepared.phases[running.phase], self.run_id, self.providers, config.retry,
-            self.prepared.spec.concurrency or config.concurrency, self.collector, running.generation)
+            self.prepared.spec.concurrency or config.concurrency, self.collector, running.generation,
+            self.prepared.catalogue)
         running.ref = running.actor.run.remote(todo, running.workers)
         self._log("phase_started", phase=running.phase, items=len(todo), generation=running.generation)
 
@@ -159,7 +170,7 @@ class RunSession:
             failure = type(exc).__name__
             detail = str(exc)[-2000:]
         self._release_leases(running)
-        todo = remaining(running.items, self.done_keys())
+        todo = split_by_access(remaining(running.items, self.done_keys()), self.providers)[0]
         self._log("phase_subagent_lost", phase=running.phase, error=failure, detail=detail,
                   remaining=len(todo), generation=running.generation)
         if not todo:
@@ -195,8 +206,9 @@ class RunSession:
         return RunResult(self.run_id, self.run_dir.path, status, counts, summary, dict(self.restarts))
 
     def close(self) -> None:
-        if self.sim:
-            self.sim.stop()
+        for server in (self.sim, self.local):
+            if server:
+                server.stop()
         if self._started_ray:
             ray.shutdown()
 

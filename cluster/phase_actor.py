@@ -19,6 +19,7 @@ from agents.phases.base import Phase
 from agents.plan import WorkItem
 from agents.providers import ResolvedProvider
 from cluster.limiter_actor import RayLimiter, lookup_limiter
+from harness.catalogue import Catalogue
 from harness.limits import Limiter
 from harness.logs import configure_process_logging
 from harness.records import CallRecord
@@ -45,7 +46,7 @@ class PhaseSubagent:
 
     def __init__(self, phase: Phase, run_id: str, providers: dict[str, ResolvedProvider],
                  policy: RetryPolicy, concurrency: int, collector: Any, generation: int,
-                 worker_index: int = 0) -> None:
+                 catalogue: Catalogue | None = None, worker_index: int = 0) -> None:
         configure_process_logging()
         self.phase = phase
         self.run_id = run_id
@@ -55,6 +56,7 @@ class PhaseSubagent:
         self.collector = collector
         self.generation = generation
         self.worker_index = worker_index
+        self.catalogue = catalogue
 
     def pid(self) -> int:
         return os.getpid()
@@ -69,7 +71,7 @@ class PhaseSubagent:
         children = [
             PhaseSubagent.options(scheduling_strategy="SPREAD").remote(  # type: ignore[attr-defined]
                 self.phase, self.run_id, self.providers, self.policy, self.concurrency,
-                self.collector, self.generation, index)
+                self.collector, self.generation, self.catalogue, index)
             for index in range(workers)
         ]
         results = await asyncio.gather(*(child.run.remote(part, 1) for child, part in zip(children, slices)))
@@ -84,5 +86,6 @@ class PhaseSubagent:
 
         agent = PhaseAgent(self.phase, self.run_id, items, self.providers, limiter_for, self.policy,
                            CollectorSink(self.collector), concurrency=self.concurrency, worker=worker,
+                           catalogue=self.catalogue,
                            holder=holder_id(self.run_id, self.phase.name, self.generation, self.worker_index))
         return await agent.run()

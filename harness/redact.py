@@ -83,3 +83,9 @@ class Redactor:
 def default_redactor() -> Redactor:
     """The process-wide redactor over the environment's secrets (built once, on first use)."""
     return Redactor()
+
+
+def register_secrets(*secrets: str) -> None:
+    """Teach the process-wide redactor secrets it cannot find in `os.environ` by name
+    (keys read from `.env` files, or held under names without a secret-like suffix)."""
+    default_redactor().add(*secrets)

@@ -44,6 +44,9 @@ class ProviderResponse(msgspec.Struct, kw_only=True):
     reasoning_tokens: int | None = None
     request_id: str | None = None
     tool_calls: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    # agent SDKs (one call = a whole agent run): the SDK's own cost figure and turn count
+    cost_usd: float | None = None
+    turns: int | None = None
 
 
 class Capabilities(msgspec.Struct, kw_only=True, frozen=True):

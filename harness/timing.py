@@ -49,9 +49,11 @@ class CallClock:
         self.start_ns = now_ns()
 
     def mark_sent(self) -> None:
-        """The request's last byte was written to the socket (transport trace hook).
-        Called once per header/body chunk; the latest wins."""
-        self.sent_ns = now_ns()
+        """The transport is handing the request to the socket (trace hook). The first stamp
+        wins, so it is a lower bound of the real send: latencies measured from it may carry
+        a little client delay but never undercut the server's own timing."""
+        if self.sent_ns is None:
+            self.sent_ns = now_ns()
 
     def mark_first_byte(self) -> None:
         """Any byte of the response (headers or a role-only chunk): time to first byte."""

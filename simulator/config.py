@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-ApiName = Literal["openai", "anthropic", "ollama"]
+ApiName = Literal["openai", "anthropic", "ollama", "responses"]
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 FaultKind = Literal[
     "server_error", "rate_limit", "quota", "overloaded", "stream_cut", "malformed", "hang", "auth"
 ]
@@ -49,6 +50,11 @@ class BrainConfig(_Strict):
     output: OutputSpec = Field(default_factory=OutputSpec)
     context_window: int | None = Field(default=None, ge=1)
     chars_per_token: float = Field(default=4.0, gt=0)
+    # Reasoning models (OpenAI Responses `reasoning.effort`): hidden tokens per effort, and the
+    # "thinking" time they cost before the first visible token, so `@high` is measurably
+    # slower than `@low` and reports more `reasoning_tokens`. Unlisted effort = no reasoning.
+    reasoning_tokens: dict[ReasoningEffort, NonNegativeInt] = Field(default_factory=dict)
+    reasoning_ms_per_token: float = Field(default=0.0, ge=0)
 
 
 class LimitConfig(_Strict):

@@ -30,6 +30,7 @@ _QUOTA_MESSAGES = {
                   "Please go to Plans & Billing to upgrade or purchase credits."),
     "ollama": "you (fleetbench-sim) have reached your usage limit; upgrade for higher limits",
 }
+_QUOTA_MESSAGES["responses"] = _QUOTA_MESSAGES["openai"]
 _MESSAGES = {
     "server_error": "The server had an error while processing your request. Sorry about that!",
     "overloaded": "Overloaded",
@@ -152,8 +153,11 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
         if brain.context_window is not None and tokens > brain.context_window:
             return await _send_error(wire, request, truth, wire.context_error(tokens, brain.context_window))
         output = make_output(brain, last_user_text(parsed.messages), parsed.max_tokens)
+        effort = parsed.options.get("reasoning_effort")
+        reasoning = next((n for e, n in brain.reasoning_tokens.items() if e == effort), 0)
+        truth.reasoning_tokens = reasoning
         ctx = Ctx(request=request, parsed=parsed, brain=brain, output=output, truth=truth,
-                  fault=fault, input_tokens=tokens)
+                  fault=fault, input_tokens=tokens, reasoning_tokens=reasoning)
         if parsed.stream:
             return await run_stream(ctx, wire.stream_format)
         return await run_json(ctx, wire)

@@ -26,6 +26,7 @@ from simulator.wire import Wire, dumps
 from simulator.wire_anthropic import AnthropicWire, anthropic_models_response
 from simulator.wire_ollama import VERSION, OllamaWire, ps_response, tags_response
 from simulator.wire_openai import OpenAIWire, models_response
+from simulator.wire_responses import ResponsesWire
 
 _MAX_BODY = 64 * 1024 * 1024  # long-context tests send big prompts
 
@@ -55,6 +56,7 @@ class SimServer:
         app = web.Application(client_max_size=_MAX_BODY)
         openai_wire, anthropic_wire, ollama_wire = OpenAIWire(), AnthropicWire(), OllamaWire()
         app.router.add_post("/v1/chat/completions", self._generation(openai_wire))
+        app.router.add_post("/v1/responses", self._generation(ResponsesWire()))
         app.router.add_post("/v1/messages", self._generation(anthropic_wire))
         app.router.add_post("/api/chat", self._generation(ollama_wire))
         app.router.add_get("/v1/models", self._v1_models)

@@ -35,6 +35,7 @@ class RequestTruth:
     input_tokens: int = 0
     output_tokens: int = 0
     client_disconnected: bool = False
+    reasoning_tokens: int = 0  # hidden reasoning tokens billed (Responses `reasoning.effort`)
 
     @property
     def ttft_ms(self) -> float | None:

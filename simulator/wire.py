@@ -68,6 +68,12 @@ class Ctx:
     input_tokens: int
     created: int = field(default_factory=lambda: int(time.time()))
     scratch: dict[str, bytes] = field(default_factory=dict)  # per-request frame templates
+    reasoning_tokens: int = 0  # hidden tokens "thought" before the first visible one
+
+    @property
+    def reasoning_ms(self) -> float:
+        """Thinking time added before the first visible token (0 unless effort was asked)."""
+        return self.reasoning_tokens * self.brain.reasoning_ms_per_token
 
     @property
     def headers(self) -> dict[str, str]:
@@ -117,7 +123,7 @@ async def _sleep_until(deadline_ns: int) -> None:
 def _token_deadline(ctx: Ctx, index: int) -> int:
     """Absolute schedule from arrival, so pacing never drifts with write overhead."""
     b = ctx.brain
-    return ctx.truth.arrival_ns + int((b.ttft_ms + index * b.itl_ms) * 1e6)
+    return ctx.truth.arrival_ns + int((b.ttft_ms + ctx.reasoning_ms + index * b.itl_ms) * 1e6)
 
 
 def _abort(request: web.Request) -> None:

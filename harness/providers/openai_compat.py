@@ -10,62 +10,39 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-from collections.abc import Mapping
 from typing import Any, Literal
 
-import aiohttp
-import httpx2
 import openai
-import pydantic
 from openai.types.chat import ChatCompletion
 
-from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
+from harness.errors import ErrorClass, ProviderCallError, RetryDecision
+from harness.providers.openai_errors import (
+    MALFORMED_ERRORS,
+    TRANSIENT,
+    body_cut,
+    body_text,
+    chain,
+    classify_openai_error,
+    in_stream_error,
+    root_name,
+    timed_out,
+)
 from harness.providers.wire_timing import current_clock, traced_aiohttp_client
 from harness.redact import Redactor
-from harness.retry_after import server_wait_s
 from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse
 from harness.timing import CallClock
 
 Transport = Literal["aiohttp", "httpx"]
-_MALFORMED_ERRORS = (json.JSONDecodeError, pydantic.ValidationError, AttributeError, KeyError,
-                     TypeError, ValueError)
 
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and cur not in seen:
-        seen.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    return seen
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """A real timeout, not a dropped connection in disguise.
-
-    The vendored aiohttp transport maps every `ClientConnectionError` (a server hanging
-    up included) to httpx2's `ConnectTimeout`, so the SDK reports it as a timeout; only
-    a `TimeoutError` at the root of an aiohttp failure is one.
-    """
-    chain = _chain(exc)
-    if any(isinstance(e, aiohttp.ClientError) for e in chain):
-        return any(isinstance(e, TimeoutError) for e in chain)
-    return any(isinstance(e, (httpx2.TimeoutException, TimeoutError)) for e in chain)
-
-
-def _body_cut(exc: BaseException) -> bool:
-    """Headers arrived but the body stopped short (a non-streamed response cut off)."""
-    for e in _chain(exc):
-        if isinstance(e, aiohttp.ClientPayloadError) or "complete message body" in str(e):
-            return True
-    return False
-
-
-def _body_text(body: object) -> str:
-    if isinstance(body, (dict, list)):
-        return json.dumps(body, default=str)
-    return "" if body is None else str(body)
+# The shared helpers now live in `openai_errors`; these names stay importable from here
+# because other adapters (anthropic_messages, ollama_chat) import them from this module.
+_MALFORMED_ERRORS = MALFORMED_ERRORS
+_TRANSIENT = TRANSIENT
+_chain = chain
+_timed_out = timed_out
+_body_cut = body_cut
+_body_text = body_text
+_root_name = root_name
 
 
 class OpenAICompatProvider(ProviderAPI):
@@ -104,7 +81,8 @@ class OpenAICompatProvider(ProviderAPI):
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
+    def _kwargs(self, request: CallRequest) -> dict[str, Any]:
+        """The SDK call's arguments (the Responses adapter, a subclass, builds its own)."""
         kwargs: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
@@ -115,6 +93,10 @@ class OpenAICompatProvider(ProviderAPI):
             kwargs["temperature"] = request.temperature
         if request.tools:
             kwargs["tools"] = request.tools
+        return kwargs
+
+    async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
+        kwargs = self._kwargs(request)
         meta: dict[str, str | None] = {}
         token = current_clock.set(clock)
         try:
@@ -189,17 +171,11 @@ class OpenAICompatProvider(ProviderAPI):
                         _merge_tool_delta(tools, td)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
-        except openai.APIConnectionError as exc:
-            raise self._mid_stream(exc, status) from exc
-        except (httpx2.TransportError, aiohttp.ClientError, OSError) as exc:
-            raise self._mid_stream(exc, status) from exc
-        except openai.APIError as exc:  # an error event inside a 200 stream
-            raise ProviderCallError(ErrorClass.SERVER_ERROR,
-                                    f"error event mid-stream: {exc.message}", status=status) from exc
-        except _MALFORMED_ERRORS as exc:
-            raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
-                                    f"malformed stream chunk: {type(exc).__name__}: {exc}",
-                                    status=status) from exc
+        except Exception as exc:
+            mapped = in_stream_error(exc, status)
+            if mapped is None or mapped is exc:
+                raise
+            raise mapped from exc
         finally:
             await stream.close()
         if finish_reason is None:
@@ -216,99 +192,10 @@ class OpenAICompatProvider(ProviderAPI):
             reasoning_tokens=reasoning, request_id=request_id or chunk_id,
             tool_calls=[tools[i] for i in sorted(tools)])
 
-    @staticmethod
-    def _mid_stream(exc: BaseException, status: int) -> ProviderCallError:
-        if _timed_out(exc):
-            return ProviderCallError(ErrorClass.TIMEOUT, "timed out mid-stream", status=status)
-        return ProviderCallError(ErrorClass.STREAM_BROKEN,
-                                 f"stream broken mid-way: {type(exc).__name__}", status=status)
-
     # -- classification -----------------------------------------------------------------
 
     def classify(self, error: BaseException) -> RetryDecision:
-        decision = self._classify(error)
-        return RetryDecision(kind=decision.kind, error_class=decision.error_class,
-                             message=self._redactor.redact(decision.message),
-                             retry_after_s=decision.retry_after_s, status=decision.status)
-
-    def _classify(self, error: BaseException) -> RetryDecision:
-        name = self.provider
-        if isinstance(error, ProviderCallError):
-            kind: RetryKind = "transient" if error.error_class in _TRANSIENT else "no"
-            if error.error_class == ErrorClass.RATE_LIMITED:
-                kind = "rate_limit"
-            return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
-        if isinstance(error, openai.APIStatusError):
-            return self._classify_status(error)
-        if isinstance(error, openai.APITimeoutError):
-            if _timed_out(error):
-                return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
-            return RetryDecision("transient", ErrorClass.CONNECTION,
-                                 f"connection to '{name}' dropped: {_root_name(error)}")
-        if isinstance(error, openai.APIConnectionError) and _body_cut(error):
-            return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
-                                 f"response body from '{name}' cut off: {_root_name(error)}")
-        if isinstance(error, openai.APIConnectionError):
-            return RetryDecision("transient", ErrorClass.CONNECTION,
-                                 f"cannot connect to '{name}': {_root_name(error)}")
-        if isinstance(error, openai.APIResponseValidationError):
-            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
-                                 f"malformed response from '{name}': {error.message}",
-                                 status=error.status_code)
-        if isinstance(error, _MALFORMED_ERRORS):
-            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
-                                 f"malformed response from '{name}': {type(error).__name__}: {error}")
-        if isinstance(error, openai.APIError):
-            return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"'{name}' error: {error.message}")
-        return RetryDecision("no", ErrorClass.UNKNOWN, f"{type(error).__name__}: {error}")
-
-    def _classify_status(self, error: openai.APIStatusError) -> RetryDecision:
-        status = error.status_code
-        body = _body_text(error.body)
-        detail = f"{error.message}"
-        where = f"provider '{self.provider}' (HTTP {status})"
-        wait = server_wait_s(_headers(error))
-        codes = f"{error.code or ''} {error.type or ''} {body}".lower()
-        if status == 429:
-            if "insufficient_quota" in codes:
-                return RetryDecision("no", ErrorClass.QUOTA_EXHAUSTED,
-                                     f"quota exhausted at {where}: {detail}", status=status)
-            return RetryDecision("rate_limit", ErrorClass.RATE_LIMITED,
-                                 f"rate limited by {where}: {detail}", wait, status)
-        if status in (401, 403):
-            return RetryDecision("no", ErrorClass.AUTH,
-                                 f"authentication failed for provider '{self.provider}' (HTTP {status}): "
-                                 f"check the API key in ${self.api_key_env}; server said: {detail}",
-                                 status=status)
-        if status == 529:
-            return RetryDecision("transient", ErrorClass.OVERLOADED, f"{where} overloaded: {detail}",
-                                 wait, status)
-        if status >= 500:
-            return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"server error at {where}: {detail}",
-                                 wait, status)
-        if status == 408:
-            return RetryDecision("transient", ErrorClass.TIMEOUT, f"{where} timed out: {detail}", wait, status)
-        text = f"{codes} {detail}".lower()
-        if "context_length_exceeded" in text or "maximum context length" in text:
-            return RetryDecision("no", ErrorClass.CONTEXT_OVERFLOW,
-                                 f"context window exceeded at {where}: {detail}", status=status)
-        return RetryDecision("no", ErrorClass.BAD_REQUEST, f"bad request to {where}: {detail}", status=status)
-
-
-_TRANSIENT = frozenset({ErrorClass.STREAM_BROKEN, ErrorClass.MALFORMED_RESPONSE, ErrorClass.TIMEOUT,
-                        ErrorClass.CONNECTION, ErrorClass.SERVER_ERROR, ErrorClass.OVERLOADED,
-                        ErrorClass.RATE_LIMITED})
-
-
-def _headers(error: openai.APIStatusError) -> Mapping[str, str]:
-    try:
-        return error.response.headers
-    except AttributeError:
-        return {}
-
-
-def _root_name(exc: BaseException) -> str:
-    return type(_chain(exc)[-1]).__name__
+        return classify_openai_error(error, self.provider, self.api_key_env, self._redactor)
 
 
 def _merge_tool_delta(tools: dict[int, dict[str, Any]], delta: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import openai
@@ -30,21 +30,34 @@ async def _on_sent(_session: aiohttp.ClientSession, _ctx: SimpleNamespace, _para
 
 def traced_trace_config() -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
+    # headers only, and the first stamp wins (CallClock.mark_sent): aiohttp may coalesce the
+    # headers with the body and write them later from another task, so this stamp is a lower
+    # bound of the real write, and a TTFT measured from it can never undercut the server's.
     trace.on_request_headers_sent.append(_on_sent)
-    trace.on_request_chunk_sent.append(_on_sent)
     return trace
 
 
-def traced_aiohttp_client(connection_limit: int = 1000) -> Any:
+def traced_aiohttp_client(connection_limit: int = 1000,
+                          sdk: Literal["openai", "anthropic"] = "openai") -> Any:
     """The openai/anthropic SDKs' aiohttp transport, with send-time tracing.
 
+    Each SDK gets its own vendored transport and client class: the anthropic copy maps a
+    dropped connection to `ConnectError` (openai's to `ConnectTimeout`) and sets its own
+    default timeout and pool limits, so mixing them would change error classification.
     The connection pool is sized generously on purpose: concurrency is the limiter's job,
     and a small pool would add invisible queueing of its own.
     """
-    from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 
     def session() -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=connection_limit, keepalive_timeout=30)
         return aiohttp.ClientSession(connector=connector, trace_configs=[traced_trace_config()])
+
+    if sdk == "anthropic":
+        import anthropic
+        from anthropic._vendor.httpx_aiohttp.transport import AiohttpTransport as AnthropicTransport
+
+        return anthropic.DefaultAioHttpClient(transport=AnthropicTransport(client=session))
+
+    from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 
     return openai.DefaultAioHttpClient(transport=AiohttpTransport(client=session))

@@ -37,7 +37,7 @@ def _sim_config() -> SimConfig:
 async def test_phase_agent_records_every_item_once_with_scores_and_errors() -> None:
     with SimThread(_sim_config()) as sim:
         config = FleetConfig()
-        provider = resolve_provider("sim", config, sim.url)
+        provider = resolve_provider("sim", config, sim_url=sim.url)
         models = [ModelRef.parse(m) for m in ("sim/good", "sim/flaky", "sim/broke")]
         phase = make_phase("baseline")
         ctx = PlanContext(suites=[load_suite("smoke")], models=models, config=config, repeat=2)

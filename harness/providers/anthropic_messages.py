@@ -1,0 +1,352 @@
+"""Anthropic Messages API (`POST /v1/messages`) through the official anthropic SDK.
+
+Why this shape (mirrors `openai_compat`): the SDK's own retries are always off (ours is
+the only retry layer), the clock is marked from the raw SSE events as they arrive (only
+text and tool-argument deltas are content), a stream counts as finished only when
+`message_stop` arrived, and every SDK or transport exception is mapped here, once, to
+our closed error vocabulary with the key scrubbed from every message.
+
+`temperature` is not sent: the installed SDK (2.x) no longer has the parameter, which
+is the vendor saying current models do not take it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import aiohttp
+import anthropic
+import httpx2
+from anthropic.types import Message as AnthropicMessage
+
+from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
+from harness.providers.openai_errors import (
+    MALFORMED_ERRORS,
+    TRANSIENT,
+    body_cut,
+    body_text,
+    mid_stream_error,
+    root_name,
+    timed_out,
+)
+from harness.providers.wire_timing import current_clock, traced_aiohttp_client
+from harness.redact import Redactor
+from harness.retry_after import server_wait_s
+from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
+from harness.timing import CallClock
+
+Transport = Literal["aiohttp", "httpx"]
+_CONTEXT_MARKERS = ("prompt is too long", "exceed context limit", "context window")
+_QUOTA_MARKERS = ("credit balance", "billing_error")
+
+
+def anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """One tool definition in Anthropic's `{name, description, input_schema}` shape.
+
+    Suites are written once for every provider, so OpenAI-style function tools
+    (`{"type": "function", "function": {name, description, parameters}}`) are accepted
+    and converted; a tool already in Anthropic's shape passes through unchanged.
+    """
+    fn = tool.get("function") if tool.get("type") == "function" else None
+    if isinstance(fn, Mapping):
+        out: dict[str, Any] = {"name": fn["name"],
+                               "input_schema": fn.get("parameters") or {"type": "object"}}
+        if fn.get("description"):
+            out["description"] = fn["description"]
+        return out
+    return dict(tool)
+
+
+def split_system(messages: list[Message]) -> tuple[str | None, list[dict[str, str]]]:
+    """Anthropic takes the system prompt as a parameter, never as a message."""
+    system = [m.content for m in messages if m.role == "system"]
+    rest = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
+    return ("\n\n".join(system) if system else None), rest
+
+
+class AnthropicProvider(ProviderAPI):
+    """One Anthropic endpoint and key. `api_key_env` is named in auth errors.
+
+    With `base_url`/`api_key` None, the SDK's own environment handling applies
+    (`ANTHROPIC_BASE_URL`); the key is read from `api_key_env` here so that it can be
+    redacted and hashed into `connection_key`.
+    """
+
+    def __init__(self, provider: str, base_url: str | None, api_key: str | None,
+                 api_key_env: str = "ANTHROPIC_API_KEY", transport: Transport = "aiohttp") -> None:
+        self.provider = provider
+        self.api_key_env = api_key_env
+        key = api_key if api_key is not None else (os.environ.get(api_key_env) or None)
+        self._key_hash = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+        self._redactor = Redactor([key] if key else [])
+        http_client = traced_aiohttp_client(sdk="anthropic") if transport == "aiohttp" else None
+        self._client = anthropic.AsyncAnthropic(base_url=base_url, api_key=key, max_retries=0,
+                                                http_client=http_client)
+        self.base_url = str(self._client.base_url)
+        # resource properties import their modules lazily: pay that now, not in a TTFT
+        self._messages = self._client.messages
+
+    # -- the seam -----------------------------------------------------------------------
+
+    def capabilities(self, model: str) -> Capabilities:
+        return Capabilities(streaming=True, tools=True, reasoning=False)
+
+    def connection_key(self) -> str:
+        return f"{self.provider}:{self._key_hash or 'nokey'}"
+
+    async def warm_up(self) -> None:
+        """Open a pooled connection and run the SDK's lazy request path once, untimed.
+
+        Best effort: GET /v1/models is cheap and not a generation; any failure shows up,
+        properly classified, on the first real call instead.
+        """
+        with contextlib.suppress(Exception):
+            await self._client.models.list(timeout=5.0)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
+        system, messages = split_system(request.messages)
+        kwargs: dict[str, Any] = {"model": request.model, "messages": messages,
+                                  "max_tokens": request.max_tokens, "timeout": request.timeout_s}
+        if system is not None:
+            kwargs["system"] = system
+        if request.tools:
+            kwargs["tools"] = [anthropic_tool(t) for t in request.tools]
+        meta: dict[str, str | None] = {}
+        token = current_clock.set(clock)
+        try:
+            if request.stream:
+                return await self._call_streaming(kwargs, clock, meta)
+            return await self._call_once(kwargs, clock, meta)
+        except ProviderCallError as exc:
+            # let the attempt log name the server's id of a request that broke after headers
+            setattr(exc, "request_id", meta.get("request_id"))  # noqa: B010 - not a declared field
+            raise
+        finally:
+            current_clock.reset(token)
+            clock.finish()
+
+    async def _call_once(self, kwargs: dict[str, Any], clock: CallClock,
+                         meta: dict[str, str | None]) -> ProviderResponse:
+        raw = await self._messages.with_raw_response.create(stream=False, **kwargs)
+        clock.mark_first_byte()
+        request_id = meta["request_id"] = raw.headers.get("request-id")
+        try:
+            await raw.read()
+        except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError,
+                OSError) as exc:
+            raise mid_stream_error(exc, raw.status_code) from exc
+        # the whole answer is here: parsing it (slow the first time) is our cost, not theirs
+        clock.mark_content()
+        try:
+            message = await raw.parse()
+            if not isinstance(message, AnthropicMessage):
+                raise ValueError(f"not a message: {body_text(message)[:200]!r}")  # noqa: TRY004 - caught below
+            parts: list[str] = []
+            tool_calls: list[dict[str, Any]] = []
+            for block in message.content:
+                if block.type == "text":
+                    parts.append(block.text)
+                elif block.type == "tool_use":
+                    tool_calls.append({"id": block.id, "name": block.name, "arguments": block.input})
+            usage = message.usage
+            details = usage.output_tokens_details
+            response = ProviderResponse(
+                text="".join(parts), finish_reason=message.stop_reason,
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                reasoning_tokens=details.thinking_tokens if details is not None else None,
+                request_id=request_id or message.id, tool_calls=tool_calls)
+        except MALFORMED_ERRORS as exc:
+            raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
+                                    f"malformed response body: {type(exc).__name__}: {exc}",
+                                    status=raw.status_code) from exc
+        return response
+
+    async def _call_streaming(self, kwargs: dict[str, Any], clock: CallClock,
+                              meta: dict[str, str | None]) -> ProviderResponse:
+        stream = await self._messages.create(stream=True, **kwargs)
+        clock.mark_first_byte()  # the stream object exists once the headers have arrived
+        request_id: str | None = stream.response.headers.get("request-id")
+        meta["request_id"] = request_id
+        status = stream.response.status_code
+        acc = _StreamState()
+        try:
+            async for event in stream:
+                if acc.feed(event):
+                    clock.mark_content()
+        except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError,
+                OSError) as exc:
+            raise mid_stream_error(exc, status) from exc
+        except anthropic.APIStatusError as exc:  # an `error` event inside a 200 stream
+            setattr(exc, "request_id", request_id)  # noqa: B010 - for the attempt log
+            raise
+        except MALFORMED_ERRORS as exc:
+            raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
+                                    f"malformed stream event: {type(exc).__name__}: {exc}",
+                                    status=status) from exc
+        finally:
+            await stream.close()
+        if not acc.stopped:
+            raise ProviderCallError(ErrorClass.STREAM_BROKEN,
+                                    "stream ended without message_stop", status=status)
+        try:
+            tool_calls = acc.tool_calls()
+        except json.JSONDecodeError as exc:
+            raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
+                                    f"tool arguments are not JSON: {exc}", status=status) from exc
+        return ProviderResponse(
+            text="".join(acc.parts), finish_reason=acc.stop_reason,
+            input_tokens=acc.input_tokens, output_tokens=acc.output_tokens,
+            reasoning_tokens=acc.thinking_tokens, request_id=request_id or acc.message_id,
+            tool_calls=tool_calls)
+
+    # -- classification -----------------------------------------------------------------
+
+    def classify(self, error: BaseException) -> RetryDecision:
+        return redacted(self._classify(error), self._redactor)
+
+    def _classify(self, error: BaseException) -> RetryDecision:
+        name = self.provider
+        if isinstance(error, ProviderCallError):
+            kind: RetryKind = "transient" if error.error_class in TRANSIENT else "no"
+            if error.error_class == ErrorClass.RATE_LIMITED:
+                kind = "rate_limit"
+            return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
+        if isinstance(error, anthropic.APIStatusError):
+            return self._classify_status(error)
+        if isinstance(error, anthropic.APITimeoutError):
+            if timed_out(error):
+                return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
+            return RetryDecision("transient", ErrorClass.CONNECTION,
+                                 f"connection to '{name}' dropped: {root_name(error)}")
+        if isinstance(error, anthropic.APIConnectionError) and body_cut(error):
+            return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
+                                 f"response body from '{name}' cut off: {root_name(error)}")
+        if isinstance(error, anthropic.APIConnectionError):
+            return RetryDecision("transient", ErrorClass.CONNECTION,
+                                 f"cannot connect to '{name}': {root_name(error)}")
+        if isinstance(error, (httpx2.RemoteProtocolError, aiohttp.ClientPayloadError)):
+            return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
+                                 f"stream from '{name}' broken mid-way: {type(error).__name__}")
+        if isinstance(error, (httpx2.TimeoutException, TimeoutError)):
+            return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
+        if isinstance(error, (httpx2.TransportError, aiohttp.ClientError)):
+            return RetryDecision("transient", ErrorClass.CONNECTION,
+                                 f"connection to '{name}' failed: {type(error).__name__}")
+        if isinstance(error, anthropic.APIResponseValidationError):
+            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
+                                 f"malformed response from '{name}': {error.message}",
+                                 status=error.status_code)
+        if isinstance(error, MALFORMED_ERRORS):
+            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
+                                 f"malformed response from '{name}': {type(error).__name__}: {error}")
+        if isinstance(error, anthropic.APIError):
+            return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"'{name}' error: {error.message}")
+        return RetryDecision("no", ErrorClass.UNKNOWN, f"{type(error).__name__}: {error}")
+
+    def _classify_status(self, error: anthropic.APIStatusError) -> RetryDecision:
+        status = error.status_code
+        etype = (error.type or "").lower()
+        detail = error.api_message or error.message
+        where = f"provider '{self.provider}' (HTTP {status})"
+        text = f"{etype} {detail} {body_text(error.body)}".lower()
+        wait = server_wait_s(_headers(error))
+        if status == 429 or etype == "rate_limit_error":
+            return RetryDecision("rate_limit", ErrorClass.RATE_LIMITED,
+                                 f"rate limited by {where}: {detail}", wait, status)
+        if status in (401, 403) or etype in ("authentication_error", "permission_error"):
+            return RetryDecision("no", ErrorClass.AUTH,
+                                 f"authentication failed for provider '{self.provider}' (HTTP {status}): "
+                                 f"check the API key in ${self.api_key_env}; server said: {detail}",
+                                 status=status)
+        if status == 402 or any(m in text for m in _QUOTA_MARKERS):
+            return RetryDecision("no", ErrorClass.QUOTA_EXHAUSTED,
+                                 f"quota exhausted at {where}: {detail}", status=status)
+        if status == 529 or etype == "overloaded_error":
+            return RetryDecision("transient", ErrorClass.OVERLOADED, f"{where} overloaded: {detail}",
+                                 wait, status)
+        if status >= 500 or status < 400:  # < 400: an `error` event inside a 200 stream
+            return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"server error at {where}: {detail}",
+                                 wait, status)
+        if status == 408:
+            return RetryDecision("transient", ErrorClass.TIMEOUT, f"{where} timed out: {detail}", wait, status)
+        if any(m in text for m in _CONTEXT_MARKERS):
+            return RetryDecision("no", ErrorClass.CONTEXT_OVERFLOW,
+                                 f"context window exceeded at {where}: {detail}", status=status)
+        return RetryDecision("no", ErrorClass.BAD_REQUEST, f"bad request to {where}: {detail}", status=status)
+
+
+def redacted(decision: RetryDecision, redactor: Redactor) -> RetryDecision:
+    """The same decision with every secret scrubbed from its message."""
+    return RetryDecision(kind=decision.kind, error_class=decision.error_class,
+                         message=redactor.redact(decision.message),
+                         retry_after_s=decision.retry_after_s, status=decision.status)
+
+
+class _StreamState:
+    """What the raw SSE events say so far: text, tool calls being assembled, usage, end."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.tools: dict[int, dict[str, Any]] = {}
+        self.stop_reason: str | None = None
+        self.stopped = False
+        self.message_id: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.thinking_tokens: int | None = None
+
+    def feed(self, event: Any) -> bool:
+        """Take one event; True when it carried content (text or tool-argument bytes)."""
+        kind = event.type
+        if kind == "message_start":
+            message = event.message
+            self.message_id = message.id
+            self.input_tokens = message.usage.input_tokens
+            self.output_tokens = message.usage.output_tokens
+        elif kind == "content_block_start":
+            block = event.content_block
+            if block.type == "tool_use":
+                self.tools[event.index] = {"id": block.id, "name": block.name, "json": ""}
+            elif block.type == "text" and block.text:
+                self.parts.append(block.text)
+                return True
+        elif kind == "content_block_delta":
+            delta = event.delta
+            if delta.type == "text_delta" and delta.text:
+                self.parts.append(delta.text)
+                return True
+            if delta.type == "input_json_delta" and delta.partial_json:
+                self.tools.setdefault(event.index, {"id": None, "name": "", "json": ""})
+                self.tools[event.index]["json"] += delta.partial_json
+                return True
+        elif kind == "message_delta":
+            self.stop_reason = event.delta.stop_reason or self.stop_reason
+            usage = event.usage
+            self.output_tokens = usage.output_tokens  # cumulative, so the last one wins
+            if usage.input_tokens is not None:
+                self.input_tokens = usage.input_tokens
+            if usage.output_tokens_details is not None:
+                self.thinking_tokens = usage.output_tokens_details.thinking_tokens
+        elif kind == "message_stop":
+            self.stopped = True
+        return False
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """Finished tool calls as `{"id", "name", "arguments": {...}}`, in block order."""
+        return [{"id": t["id"], "name": t["name"], "arguments": json.loads(t["json"]) if t["json"] else {}}
+                for _, t in sorted(self.tools.items())]
+
+
+def _headers(error: anthropic.APIStatusError) -> Mapping[str, str]:
+    try:
+        return error.response.headers
+    except AttributeError:
+        return {}
