@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from agents.config import FleetConfig, ProviderSettings
 from harness.errors import InputError
 from harness.limits import ProviderLimits
+from harness.redact import register_secrets
 from harness.seam import ProviderAPI
 
 ApiKind = Literal["chat", "responses", "messages", "agent-sdk", "ollama"]
@@ -60,17 +61,16 @@ class ResolvedProvider:
     api_key_env: str | None
     settings: ProviderSettings
     responses_models: frozenset[str] = frozenset()
+    # read once on the driver (which loaded .env files) and shipped to the subagents, so a
+    # node without the variable can still call; never shown in a repr or written anywhere
+    key_value: str | None = field(default=None, repr=False)
 
     @property
     def limits(self) -> ProviderLimits:
         return self.settings.limits
 
     def api_key(self) -> str | None:
-        if self.api_key_env is None:
-            return None
-        if self.name == SIM_PROVIDER:
-            return os.environ.get(self.api_key_env, SIM_KEY)
-        return os.environ.get(self.api_key_env)
+        return self.key_value
 
     def has_access(self) -> bool:
         """A keyed provider without its key is left out of a run (and said so), not failed."""
@@ -87,6 +87,8 @@ class ResolvedProvider:
         return "responses" if model_id in self.responses_models else self.api
 
     def build(self, api: ApiKind | None = None) -> ProviderAPI:
+        if self.key_value:
+            register_secrets(self.key_value)  # this process's redactor must know it too
         api = api or self.api
         if api == "chat":
             from harness.providers.openai_compat import OpenAICompatProvider
@@ -113,6 +115,16 @@ class ResolvedProvider:
         from harness.providers.ollama_chat import OllamaProvider
 
         return OllamaProvider(self.name, self.base_url)
+
+
+def _default_settings(name: str, sim_limits: ProviderLimits | None) -> ProviderSettings:
+    """The simulator's own limits for `sim`; one call at a time for the embedded models
+    (llama.cpp generates serially, so more in flight would only turn queueing into TTFT)."""
+    if name == SIM_PROVIDER and sim_limits is not None:
+        return ProviderSettings(limits=sim_limits)
+    if name == LOCAL_PROVIDER:
+        return ProviderSettings(limits=ProviderLimits(max_concurrent=1))
+    return ProviderSettings()
 
 
 def resolve_provider(name: str, config: FleetConfig, *, sim_url: str | None = None,
@@ -142,10 +154,13 @@ def resolve_provider(name: str, config: FleetConfig, *, sim_url: str | None = No
         env_url = os.environ.get(defaults.base_url_env) if defaults.base_url_env else None
         base_url = env_url or defaults.default_base_url
     if settings is None:
-        settings = ProviderSettings(limits=sim_limits) if name == SIM_PROVIDER and sim_limits else ProviderSettings()
+        settings = _default_settings(name, sim_limits)
     base_url = settings.base_url or base_url
     if base_url is None and api in ("chat", "responses", "ollama"):
         raise InputError(f"providers.{name}.base_url", "no endpoint configured for this provider")
-    return ResolvedProvider(name=name, api=api, base_url=base_url,
-                            api_key_env=settings.api_key_env or key_env, settings=settings,
-                            responses_models=responses_models)
+    key_env = settings.api_key_env or key_env
+    key_value = os.environ.get(key_env) if key_env else None
+    if name == SIM_PROVIDER and key_value is None:
+        key_value = SIM_KEY
+    return ResolvedProvider(name=name, api=api, base_url=base_url, api_key_env=key_env, settings=settings,
+                            responses_models=responses_models, key_value=key_value)
