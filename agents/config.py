@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
 from harness.limits import ProviderLimits
+from harness.providers.ollama_preflight import PreflightThresholds
 from harness.model_ref import ModelRef
 from harness.retry import RetryPolicy
 from harness.yaml_input import locate_line, read_yaml, validate_document
@@ -50,6 +51,8 @@ class FleetConfig(BaseModel):
     default_models: list[Annotated[str, AfterValidator(_model_name)]] = Field(default_factory=list)
     simulator: Path | None = Field(default=None, description="simulator config for `sim/...` models")
     repeat: int = Field(default=1, ge=1)
+    preflight: PreflightThresholds = Field(default_factory=PreflightThresholds,
+                                           description="resource hygiene before runs on Ollama servers")
 
     def timeout_for(self, provider: str) -> float:
         settings = self.providers.get(provider)

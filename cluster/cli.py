@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from agents.preflight import RunRefused
 from harness.errors import InputError
 from harness.logs import configure_process_logging
 from harness.redact import default_redactor
@@ -47,6 +48,10 @@ def input_errors_exit_2(fn: F) -> F:
             err.print(f"[bold red]error:[/] {escape(default_redactor().redact(str(exc)))}", highlight=False,
                       soft_wrap=True)
             raise typer.Exit(2) from None
+        except RunRefused as exc:
+            err.print(f"[bold red]refused:[/] {escape(default_redactor().redact(str(exc)))}", highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(3) from None
     return wrapper  # type: ignore[return-value]
 
 

@@ -17,6 +17,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from agents.access import access_notes, no_access_records, split_by_access
 from agents.plan import WorkItem, remaining
+from agents.preflight import RunRefused, check_ollama_servers
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.run_setup import PreparedRun, RunSpec, prepare_run
 from agents.sim_host import LocalModelsHost, SimHost
@@ -80,6 +81,11 @@ class RunSession:
                                    local_url=self.local.url if self.local else None,
                                    responses_models=self.prepared.responses_models(name))
             for name in sorted(self.prepared.provider_names | self.prepared.fallback_providers)}
+        try:
+            self.preflight = check_ollama_servers(self.providers, runs_dir, self.prepared.config.preflight)
+        except RunRefused:
+            self._stop_servers()
+            raise
         if not resume:
             manifest = build_manifest(
                 new_id, config=default_redactor().redact_obj(self.prepared.config.model_dump(mode="json")),
@@ -87,6 +93,7 @@ class RunSession:
                 models=[str(m) for m in self.prepared.models], phases=list(self.prepared.phases),
                 parent_run=parent_run, argv=list(argv or sys.argv))
             manifest["request"] = spec.to_manifest()
+            manifest["preflight"] = [r.model_dump(mode="json") for r in self.preflight]
             self.run_dir = self.store.create(new_id, manifest)
         else:
             self.run_dir.update_manifest(status="running")
@@ -103,7 +110,8 @@ class RunSession:
         totals = {name: len(plan) for name, plan in self.prepared.plans.items()}
         self.progress = RunProgress(totals, enabled=progress)
         self._log("run_started" if not resume else "run_resumed", totals=totals, nodes=node_count())
-        for warning in self.prepared.warnings:
+        for warning in self.prepared.warnings + [f"preflight {r.host}: {'; '.join(r.reasons)}"
+                                                 for r in self.preflight if r.verdict == "warn"]:
             self.progress.note(f"warning: {warning}")
 
     def _log(self, event: str, **fields: Any) -> None:
@@ -205,10 +213,13 @@ class RunSession:
         aggregate(self.store.runs_dir)
         return RunResult(self.run_id, self.run_dir.path, status, counts, summary, dict(self.restarts))
 
-    def close(self) -> None:
+    def _stop_servers(self) -> None:
         for server in (self.sim, self.local):
             if server:
                 server.stop()
+
+    def close(self) -> None:
+        self._stop_servers()
         if self._started_ray:
             ray.shutdown()
 

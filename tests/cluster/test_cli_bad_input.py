@@ -71,3 +71,14 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "s.yaml:2" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "runs").exists()
+
+
+def test_preflight_refusal_exits_3_and_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "fleet.yaml"
+    config.write_text("preflight:\n  min_free_disk_gb_warn: 1.0e12\n  min_free_disk_gb_refuse: 1.0e12\n")
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["run", "smoke", "--models", "local/smollm2-135m", "--config", str(config),
+                                 "--runs-dir", str(runs)])
+    assert result.exit_code == 3, result.output
+    assert "preflight refused local" in result.output and "free on the archive volume" in result.output
+    assert not runs.exists() or not any(runs.rglob("*"))
