@@ -14,8 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
 from harness.limits import ProviderLimits
-from harness.providers.ollama_preflight import PreflightThresholds
 from harness.model_ref import ModelRef
+from harness.providers.ollama_preflight import PreflightThresholds
 from harness.retry import RetryPolicy
 from harness.yaml_input import locate_line, read_yaml, validate_document
 
