@@ -6,23 +6,17 @@ line or field, exit code 2, no traceback; a completed run exits 0 even with fail
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from agents.preflight import RunRefused
+from cluster.cli_common import input_errors_exit_2, out
+from cluster.cli_models import models_app
 from harness.errors import InputError
 from harness.logs import configure_process_logging
-from harness.redact import default_redactor
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Benchmark LLMs across providers at scale and turn results into decisions.")
@@ -30,29 +24,11 @@ runs_app = typer.Typer(help="Browse the run archive.", no_args_is_help=True)
 sim_app = typer.Typer(help="The wire-compatible provider simulator.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(sim_app, name="sim")
+app.add_typer(models_app, name="models")
 
-# pipes and CI logs get wide tables instead of ellipsised run IDs
-out = Console() if sys.stdout.isatty() else Console(width=200)
-err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 DEFAULT_RUNS_DIR = Path("runs")
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
-
-
-def input_errors_exit_2(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            err.print(f"[bold red]error:[/] {escape(default_redactor().redact(str(exc)))}", highlight=False,
-                      soft_wrap=True)
-            raise typer.Exit(2) from None
-        except RunRefused as exc:
-            err.print(f"[bold red]refused:[/] {escape(default_redactor().redact(str(exc)))}", highlight=False,
-                      soft_wrap=True)
-            raise typer.Exit(3) from None
-    return wrapper  # type: ignore[return-value]
 
 
 @app.command("run")
