@@ -142,7 +142,7 @@ class PhaseAgent:
         answered_by = item.model
         if outcome.error_class == ErrorClass.QUOTA_EXHAUSTED and entry is not None and self.catalogue:
             outcome, answered_by, entry = await self._fall_back(item, outcome, entry)
-        extra = self.phase.score(item, outcome.response.text) if outcome.response else {}
+        extra = self.phase.score(item, outcome.response) if outcome.response else {}
         response = outcome.response
         cost = response.cost_usd if response is not None and response.cost_usd is not None else (
             cost_usd(entry, response.input_tokens, response.output_tokens, response.reasoning_tokens)

@@ -71,12 +71,14 @@ class Collector:
         manifest = self._run.read_manifest()
         manifest["status"] = status
         sections = {}
+        artifacts: list[str] = []
         for phase_name in sorted({r.phase for r in self._records}):
             phase = make_phase(phase_name)
             sections[phase_name] = phase.summary_section
+            artifacts += phase.write_artifacts(self._run.path, [r for r in self._records if r.phase == phase_name])
         summary = render_run_summary(manifest, self._records, sections=sections)
         self._run.summary_path.write_text(summary, encoding="utf-8")
-        self._run.update_manifest(status=status, records=len(self._records))
+        self._run.update_manifest(status=status, records=len(self._records), artifacts=artifacts)
         self._events.emit("run_finalized", status=status, records=len(self._records),
                           duplicates_dropped=self._duplicates)
         return str(self._run.summary_path)

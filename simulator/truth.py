@@ -16,8 +16,10 @@ from typing import Any
 class RequestTruth:
     """One request, accepted or not. Timestamps are `time.monotonic_ns()` values.
 
-    `first_content_ns` is stamped after the first *content* chunk (never the role-only
-    chunk) was handed to the socket, so it is a lower bound for any client's TTFT.
+    `first_content_ns` is stamped just before the first *content* chunk (never the
+    role-only chunk) is handed to the socket: no client can see that chunk earlier, so it
+    is a lower bound for any client's TTFT (a stamp after the write could land after a
+    fast client already read it).
     """
 
     seq: int

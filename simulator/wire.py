@@ -149,8 +149,8 @@ async def run_stream(ctx: Ctx, fmt: StreamFormat) -> web.StreamResponse:
     kind = ctx.fault.kind if ctx.fault is not None else None
     if kind == "malformed":
         await _sleep_until(_token_deadline(ctx, 0))
-        await resp.write(fmt.malformed(ctx))
         truth.first_content_ns = time.monotonic_ns()
+        await resp.write(fmt.malformed(ctx))
         await resp.write_eof()
         return resp
     chunks = ctx.output.chunks
@@ -170,10 +170,10 @@ async def run_stream(ctx: Ctx, fmt: StreamFormat) -> web.StreamResponse:
         data = b"".join(frames)
         if not data:
             continue
-        await resp.write(data)
-        truth.output_tokens += sum(1 for f in frames if f)
         if truth.first_content_ns is None:
             truth.first_content_ns = time.monotonic_ns()
+        await resp.write(data)
+        truth.output_tokens += sum(1 for f in frames if f)
     if cut_at is not None:
         _abort(ctx.request)
         return resp
@@ -202,15 +202,15 @@ async def run_json(ctx: Ctx, wire: Wire) -> web.StreamResponse:
         await resp.prepare(ctx.request)
         truth.status = 200
         truth.headers_sent_ns = time.monotonic_ns()
-        await resp.write(data[: len(data) // 2])
         truth.first_content_ns = time.monotonic_ns()
+        await resp.write(data[: len(data) // 2])
         _abort(ctx.request)
         return resp
     resp.content_length = len(data)
     await resp.prepare(ctx.request)
     truth.status = 200
     truth.headers_sent_ns = time.monotonic_ns()
-    await resp.write(data)
     truth.first_content_ns = time.monotonic_ns()
+    await resp.write(data)
     await resp.write_eof()
     return resp

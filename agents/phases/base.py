@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agents.config import FleetConfig
 from agents.plan import WorkItem
 from agents.suite import LoadedSuite
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
+from harness.seam import ProviderResponse
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,16 @@ class Phase:
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         raise NotImplementedError
 
-    def score(self, item: WorkItem, output: str) -> dict[str, object]:
-        """Extra per-record fields (constraint results etc.), stored in `record.extra`."""
+    def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
+        """Extra per-record fields (constraint results, tool-call verdicts...), stored in
+        `record.extra`. Gets the whole response: text, tool calls, token counts."""
         return {}
 
     def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        """Markdown for this phase in the run summary; None keeps just the stats table."""
+        """Markdown for this phase in the run summary; None keeps just the stats table.
+        Works from records alone (the collector has no plan state)."""
         return None
+
+    def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:
+        """Files this phase adds to the run directory (plots, tables); returns their names."""
+        return []

@@ -9,6 +9,7 @@ from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import SuiteItem
 from harness.records import CallRecord
 from harness.scorers import adherence, check_constraints
+from harness.seam import ProviderResponse
 
 
 class BaselinePhase(Phase):
@@ -38,11 +39,11 @@ class BaselinePhase(Phase):
                                           category=suite_item.category, request=request))
         return expand_repeats(items, ctx.repeat)
 
-    def score(self, item: WorkItem, output: str) -> dict[str, object]:
+    def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
         suite_item = self._items.get(item.item_id)
         if suite_item is None or not suite_item.constraints:
             return {}
-        results = check_constraints(output, suite_item.constraints)
+        results = check_constraints(response.text, suite_item.constraints)
         return {
             "constraints": [{"type": r.type, "passed": r.passed, "detail": r.detail} for r in results],
             "adherence": adherence(results),
