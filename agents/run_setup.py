@@ -19,6 +19,7 @@ from harness.catalogue import Catalogue, load_catalogue
 from harness.errors import InputError
 from harness.keys import load_env_files
 from harness.model_ref import ModelRef
+from harness.records import RecordKey
 from suites import SUITES_DIR
 
 DEFAULT_SUITE = "baseline"
@@ -38,12 +39,14 @@ class RunSpec:
     config_path: Path | None = None
     concurrency: int | None = None
     workers: int | None = None
+    only_keys: list[RecordKey] | None = None  # a retry run: just these keys of its parent's plan
 
     def to_manifest(self) -> dict[str, Any]:
         return {"suites": self.suites, "phases": self.phases, "models": self.models,
                 "limit": self.limit, "repeat": self.repeat,
                 "config_path": str(self.config_path) if self.config_path else None,
-                "concurrency": self.concurrency, "workers": self.workers}
+                "concurrency": self.concurrency, "workers": self.workers,
+                "only_keys": [list(k) for k in self.only_keys] if self.only_keys is not None else None}
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> RunSpec:
@@ -51,7 +54,14 @@ class RunSpec:
         return cls(suites=list(data.get("suites") or []), phases=list(data.get("phases") or []),
                    models=list(data.get("models") or []), limit=data.get("limit"),
                    repeat=data.get("repeat"), config_path=Path(config_path) if config_path else None,
-                   concurrency=data.get("concurrency"), workers=data.get("workers"))
+                   concurrency=data.get("concurrency"), workers=data.get("workers"),
+                   only_keys=[_as_key(k) for k in data["only_keys"]] if data.get("only_keys") is not None
+                   else None)
+
+
+def _as_key(raw: list[Any]) -> RecordKey:
+    phase, item_id, model, variant, repeat = raw
+    return (str(phase), str(item_id), str(model), str(variant), int(repeat))
 
 
 @dataclass
@@ -136,6 +146,11 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     phases = {name: make_phase(name) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat)
     plans = {name: phase.plan(ctx) for name, phase in phases.items()}
+    if spec.only_keys is not None:
+        wanted = set(spec.only_keys)
+        plans = {name: [i for i in plan if i.key in wanted] for name, plan in plans.items()}
+        plans = {name: plan for name, plan in plans.items() if plan}
+        phases = {name: phase for name, phase in phases.items() if name in plans}
     for plan in plans.values():
         check_unique(plan)
     return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans,

@@ -63,6 +63,38 @@ def run_command(
     print_run_result(out, result)
 
 
+@app.command("retry")
+@input_errors_exit_2
+def retry_command(
+    run_id: Annotated[str, typer.Argument(help="the run whose failures to redo")],
+    models: Annotated[list[str] | None, typer.Option("--models", help="only these models")] = None,
+    errors_only: Annotated[bool, typer.Option("--errors-only", help="redo errors, not skipped keys")] = False,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+) -> None:
+    """Re-run what RUN_ID left failed (rate-limited calls, say) as a new run linked to it."""
+    if address is None:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    from agents.retry_plan import failed_keys
+    from agents.run_setup import RunSpec
+    from archive.run_id import validate_run_id
+    from archive.store import RunStore
+    from cluster.driver import run
+    from cluster.report import print_run_result
+
+    parent = RunStore(runs_dir).find(validate_run_id(run_id, "RUN_ID"), "RUN_ID")
+    keys = failed_keys(parent.load_records(), errors_only=errors_only, models=models or [])
+    if not keys:
+        out.print(f"nothing to retry: run {parent.run_id} has no failed keys" +
+                  (" for those models" if models else ""))
+        return
+    spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
+    spec.only_keys = keys
+    out.print(f"retrying {len(keys)} keys of {parent.run_id}")
+    result = run(spec, runs_dir=runs_dir, address=address, parent_run=parent.run_id, argv=sys.argv)
+    print_run_result(out, result)
+
+
 @app.command("aggregate")
 @input_errors_exit_2
 def aggregate_command(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
