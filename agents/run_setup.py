@@ -83,15 +83,25 @@ class PreparedRun:
         """Providers of the catalogue fallbacks of the run's models (resolved too, so a
         quota-exhausted call can move on)."""
         names: set[str] = set()
-        for model in self.models:
+        for model in self.run_models:
             entry = self.catalogue.resolve(model.provider, model.model)
             for fallback in self.catalogue.fallback_chain(entry) if entry else []:
                 names.add(fallback.provider)
         return names - self.provider_names
 
     @property
+    def run_models(self) -> list[ModelRef]:
+        """Every model the plans call: the chosen ones plus any a phase brings by default
+        (claude-runs, codex-retry)."""
+        seen = dict.fromkeys(self.models)
+        for plan in self.plans.values():
+            for item in plan:
+                seen.setdefault(item.model_ref)
+        return list(seen)
+
+    @property
     def provider_names(self) -> set[str]:
-        return {m.provider for m in self.models}
+        return {m.provider for m in self.run_models}
 
     @property
     def total_items(self) -> int:
@@ -144,7 +154,8 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     models, warnings = canonical_models(models, catalogue)
     phase_names = spec.phases or DEFAULT_ORDER
     phases = {name: make_phase(name) for name in dict.fromkeys(phase_names)}
-    ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat)
+    ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat,
+                      options={"models_explicit": bool(spec.models)})
     plans = {name: phase.plan(ctx) for name, phase in phases.items()}
     if spec.only_keys is not None:
         wanted = set(spec.only_keys)

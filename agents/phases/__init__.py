@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
+from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from harness.errors import InputError
 
 PHASES: dict[str, type[Phase]] = {
     BaselinePhase.name: BaselinePhase,
+    CodexRetryPhase.name: CodexRetryPhase,
+    ClaudeRunsPhase.name: ClaudeRunsPhase,
 }
 
 DEFAULT_ORDER: list[str] = ["baseline"]

@@ -84,3 +84,39 @@ def test_default_run_uses_the_real_local_models(ray_local: None, tmp_path: Path)
     assert all(r.output.strip() and r.output_tokens and r.input_tokens for r in records)
     assert all(r.ttft_ms is not None and r.e2e_ms is not None and r.ttft_ms <= r.e2e_ms for r in records)
     assert all(r.cost_usd == 0.0 for r in records)
+
+
+def test_claude_runs_without_access_reports_no_access(ray_local: None, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    runs = tmp_path / "runs"
+    result = run(RunSpec(suites=["smoke"], phases=["claude-runs"]), runs_dir=runs, progress=False)
+    assert result.status == "completed"
+    records = run_records(runs, result.run_id)
+    assert len(records) == 3 * 4 and all(r.status == "skipped" for r in records)
+    summary = (result.run_dir / "summary.md").read_text()
+    assert summary.count("no access") >= 4
+
+
+def test_claude_runs_through_messages_api_and_agent_sdk(ray_local: None, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.config import BrainConfig, OutputSpec, SimConfig
+    from simulator.server import SimThread
+
+    with SimThread(SimConfig(default_brain=BrainConfig(ttft_ms=20, itl_ms=2, output_tokens=4,
+                                                       output=OutputSpec(kind="text", text="ok.")))) as sim:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", sim.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-fake-claude-runs-000000")
+        runs = tmp_path / "runs"
+        result = run(RunSpec(suites=["smoke"], phases=["claude-runs"], limit=1), runs_dir=runs, progress=False)
+        apis = {t.api for t in sim.truths()}
+    records = run_records(runs, result.run_id)
+    assert {r.model for r in records} == {"anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-1",
+                                          "claude-sdk/claude-haiku-4-5", "claude-sdk/claude-opus-4-1"}
+    assert all(r.status == "ok" and r.ttft_ms is not None and r.e2e_ms is not None for r in records), \
+        [(r.model, r.error_message) for r in records]
+    assert apis == {"anthropic"}
+    sdk = [r for r in records if r.model.startswith("claude-sdk/")]
+    assert all(r.cost_usd is not None for r in sdk)
+    summary = (result.run_dir / "summary.md").read_text()
+    assert summary.count("| pass |") == 4

@@ -1,0 +1,62 @@
+"""Phases that are the baseline suite on a fixed set of hosted models, with a verdict.
+
+- `claude-runs` (seed phase 2B): Claude Haiku and Opus through the Messages API and the
+  Claude Agent SDK; success criterion: >= 90 % successful calls. Without a key the models
+  are left out with `no_access` records and the phase reports "no access", not a failure.
+- `codex-retry` (seed phase 2A): the suite on the Codex model at reasoning effort high and
+  low under the backoff policy; a run's leftovers are redone with `fleetbench retry RUN_ID`.
+
+Why subclasses of the baseline: same items and constraint scoring; only the default
+models and the verdict differ. Models named with `--models` replace the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agents.phases.base import PlanContext
+from agents.phases.baseline import BaselinePhase
+from agents.plan import WorkItem
+from harness.model_ref import ModelRef
+from harness.records import CallRecord
+
+
+class ModelSetPhase(BaselinePhase):
+    default_models: tuple[str, ...] = ()
+    success_threshold: float = 0.9
+
+    def plan(self, ctx: PlanContext) -> list[WorkItem]:
+        if not ctx.options.get("models_explicit"):
+            ctx = PlanContext(suites=ctx.suites, models=[ModelRef.parse(m) for m in self.default_models],
+                              config=ctx.config, limit=ctx.limit, repeat=ctx.repeat, options=ctx.options)
+        return super().plan(ctx)
+
+    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
+        lines = [f"| model | ok | error | skipped | success rate | >= {self.success_threshold:.0%} |",
+                 "|---|---:|---:|---:|---:|---|"]
+        for model in sorted({r.model for r in records}):
+            mine = [r for r in records if r.model == model]
+            ok = sum(r.status == "ok" for r in mine)
+            error = sum(r.status == "error" for r in mine)
+            skipped = sum(r.status == "skipped" for r in mine)
+            if ok + error == 0:
+                verdict, rate = "no access", "-"
+            else:
+                share = ok / (ok + error)
+                verdict, rate = ("pass" if share >= self.success_threshold else "fail"), f"{share:.1%}"
+            lines.append(f"| {model} | {ok} | {error} | {skipped} | {rate} | {verdict} |")
+        adherence = super().summary_section(records)
+        return "\n".join(lines) + ("\n\n" + adherence if adherence else "")
+
+
+class ClaudeRunsPhase(ModelSetPhase):
+    name = "claude-runs"
+    description = "Claude Haiku and Opus via the Messages API and the Agent SDK; >= 90% success"
+    default_models = ("anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-1",
+                      "claude-sdk/claude-haiku-4-5", "claude-sdk/claude-opus-4-1")
+
+
+class CodexRetryPhase(ModelSetPhase):
+    name = "codex-retry"
+    description = "the Codex model at reasoning effort high and low, under the backoff policy"
+    default_models = ("openai/gpt-5-codex@high", "openai/gpt-5-codex@low")
