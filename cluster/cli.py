@@ -46,6 +46,9 @@ def run_command(
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
     concurrency: Annotated[int | None, typer.Option(help="calls in flight per subagent")] = None,
     workers: Annotated[int | None, typer.Option(help="worker actors per phase")] = None,
+    context_models: Annotated[list[str] | None, typer.Option(help="stages: context-summary candidates")] = None,
+    retrieval_models: Annotated[list[str] | None, typer.Option(help="stages: retrieval-brief candidates")] = None,
+    execution_models: Annotated[list[str] | None, typer.Option(help="stages: execution-plan candidates")] = None,
 ) -> None:
     """Plan, run every phase as its own subagent, archive and aggregate."""
     if address is None:
@@ -58,7 +61,10 @@ def run_command(
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
     spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit,
-                   repeat=repeat, config_path=config, concurrency=concurrency, workers=workers)
+                   repeat=repeat, config_path=config, concurrency=concurrency, workers=workers,
+                   stage_models={stage: names for stage, names in (
+                       ("context-summary", context_models), ("retrieval-brief", retrieval_models),
+                       ("execution-plan", execution_models)) if names})
     result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
     print_run_result(out, result)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
 from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
+from agents.phases.stages import StagesPhase
 from harness.errors import InputError
 
 PHASES: dict[str, type[Phase]] = {
     BaselinePhase.name: BaselinePhase,
     CodexRetryPhase.name: CodexRetryPhase,
     ClaudeRunsPhase.name: ClaudeRunsPhase,
+    StagesPhase.name: StagesPhase,
 }
 
 DEFAULT_ORDER: list[str] = ["baseline"]

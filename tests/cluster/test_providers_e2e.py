@@ -120,3 +120,21 @@ def test_claude_runs_through_messages_api_and_agent_sdk(ray_local: None, tmp_pat
     assert all(r.cost_usd is not None for r in sdk)
     summary = (result.run_dir / "summary.md").read_text()
     assert summary.count("| pass |") == 4
+
+
+def test_stages_phase_candidates_per_stage_and_recommendation(ray_local: None, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETRIEVAL_MODEL", "sim/retriever")
+    config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3},
+                               "models": {"slowplanner": {"ttft_ms": 80, "itl_ms": 1, "output_tokens": 3}}})
+    runs = tmp_path / "runs"
+    spec = RunSpec(phases=["stages"], models=["sim/a"], config_path=config,
+                   stage_models={"execution-plan": ["sim/fastplanner", "sim/slowplanner"]})
+    result = run(spec, runs_dir=runs, progress=False)
+    records = run_records(runs, result.run_id)
+    assert sorted((r.variant, r.model) for r in records) == [
+        ("context-summary", "sim/a"), ("execution-plan", "sim/fastplanner"),
+        ("execution-plan", "sim/slowplanner"), ("retrieval-brief", "sim/retriever")]
+    summary = (result.run_dir / "summary.md").read_text()
+    assert "Recommended defaults" in summary
+    assert "| execution-plan | `EXECUTION_MODEL` | sim/fastplanner |" in summary
