@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,6 +34,24 @@ class ItemDefaults(BaseModel):
     stream: bool = True
 
 
+class ExpectedCallSpec(BaseModel):
+    """YAML form of `harness.tool_scoring.ExpectedCall`: `accepted` maps each argument the
+    call may carry to its acceptable values ([] accepts anything); `required` must be sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    accepted: dict[str, list[Any]] = Field(default_factory=dict)
+    required: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _required_are_known(self) -> ExpectedCallSpec:
+        unknown = [a for a in self.required if a not in self.accepted]
+        if unknown:
+            raise ValueError(f"required argument(s) {unknown} missing from accepted")
+        return self
+
+
 class SuiteItem(BaseModel):
     """One prompt. Its `id` is part of the record key, so it must be stable and unique."""
 
@@ -47,6 +66,10 @@ class SuiteItem(BaseModel):
     stream: bool | None = None
     tags: list[str] = Field(default_factory=list)
     constraints: list[Constraint] = Field(default_factory=list)
+    # tool-use items: OpenAI-style function tools offered, and the calls that answer the item
+    # (None or [] means no offered tool fits, so the right answer is no call)
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    expected_calls: list[ExpectedCallSpec] | None = None
 
 
 class Suite(BaseModel):

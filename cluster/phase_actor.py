@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from agents.phase_agent import PhaseAgent, PhaseReport
 from agents.phases.base import Phase
@@ -68,8 +69,13 @@ class PhaseSubagent:
         if workers <= 1 or len(items) <= 1:
             return [await self._run_here(items)]
         slices = [list(items[i::workers]) for i in range(workers)]
+        # round-robin over the alive nodes (soft affinity): SPREAD is only best-effort and,
+        # on a busy cluster, may put every worker on one node
+        nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))  # type: ignore[no-untyped-call]
         children = [
-            PhaseSubagent.options(scheduling_strategy="SPREAD").remote(  # type: ignore[attr-defined]
+            PhaseSubagent.options(  # type: ignore[attr-defined]
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=nodes[index % len(nodes)], soft=True)
+            ).remote(
                 self.phase, self.run_id, self.providers, self.policy, self.concurrency,
                 self.collector, self.generation, self.catalogue, index)
             for index in range(workers)

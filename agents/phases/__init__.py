@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
+from agents.phases.long_context import LongContextPhase
 from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from agents.phases.stages import StagesPhase
+from agents.phases.streaming_ttft import StreamingTTFTPhase
+from agents.phases.tool_use import ToolUsePhase
 from harness.errors import InputError
 
 PHASES: dict[str, type[Phase]] = {
     BaselinePhase.name: BaselinePhase,
+    ToolUsePhase.name: ToolUsePhase,
     CodexRetryPhase.name: CodexRetryPhase,
     ClaudeRunsPhase.name: ClaudeRunsPhase,
     StagesPhase.name: StagesPhase,
+    LongContextPhase.name: LongContextPhase,
+    StreamingTTFTPhase.name: StreamingTTFTPhase,
 }
 
 DEFAULT_ORDER: list[str] = ["baseline"]

@@ -1,0 +1,243 @@
+"""`long-context`: chosen suite items behind 2k/8k/32k tokens of neutral filler.
+
+Why filler first and the payload (the original prompt) last: the question is whether a model
+still follows a strict format when the instruction sits at the end of a long prompt, and how
+much the prompt length costs in TTFT and E2E. The filler is bland and seeded
+(`harness.filler`), so it can neither help nor contradict the payload, and the constraints are
+the item's own, unchanged: extra prose around a JSON object still fails.
+
+A length beyond a model's window is not skipped: it is sent and recorded as the provider's
+`context_overflow` error, which is itself a result (the window is smaller than claimed, or
+the model cannot take that prompt at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from agents.phases.base import Phase, PlanContext
+from agents.phases.plots import Series, line_panels
+from agents.plan import WorkItem, build_request, expand_repeats
+from agents.suite import LoadedSuite, SuiteItem
+from harness.errors import InputError
+from harness.filler import TokenCounter, counter_for, fit_filler
+from harness.records import CallRecord
+from harness.scorers import adherence, check_constraints
+from harness.seam import ProviderResponse
+from harness.timing import percentile
+
+# router JSON, nested JSON, command-only and bullet list: four different strict formats
+DEFAULT_ITEMS: tuple[str, ...] = ("router-json", "nested-json", "shell-largest-files", "three-bullets")
+DEFAULT_LENGTHS: tuple[int, ...] = (2048, 8192, 32768)
+SEPARATOR = "\n\n"
+PLOT_NAME = "long_context_latency.png"
+
+
+def length_label(tokens: int) -> str:
+    """2048 -> "2k": the variant users read in tables and keys."""
+    if tokens % 1024 == 0:
+        return f"{tokens // 1024}k"
+    if tokens % 1000 == 0:
+        return f"{tokens // 1000}k"
+    return str(tokens)
+
+
+def parse_length(value: object) -> int:
+    """An option value (2048, "2048", "8k") as tokens; "k" means 1024 like the labels."""
+    if isinstance(value, bool):
+        raise InputError("context_lengths", f"not a token count: {value!r}")
+    if isinstance(value, int):
+        tokens = value
+    else:
+        text = str(value).strip().lower()
+        try:
+            tokens = int(float(text[:-1]) * 1024) if text.endswith("k") else int(text)
+        except ValueError:
+            raise InputError("context_lengths", f"not a token count: {value!r}") from None
+    if tokens < 64:
+        raise InputError("context_lengths", f"context length {tokens} is too small (minimum 64)")
+    return tokens
+
+
+def _as_list(value: object, where: str) -> list[object]:
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise InputError(where, f"expected a list, got {value!r}")
+
+
+def _record_tokens(record: CallRecord) -> int | None:
+    """Context length of a record: from `extra` (ok records) or its variant (errors, which
+    are never scored and so carry no extra)."""
+    value = record.extra.get("context_tokens")
+    if isinstance(value, int):
+        return value
+    try:
+        return parse_length(record.variant)
+    except InputError:
+        return None
+
+
+class _Chosen(NamedTuple):
+    """A chosen suite item with its call settings resolved against the suite defaults."""
+
+    item: SuiteItem
+    max_tokens: int
+    temperature: float | None
+    stream: bool
+
+    @classmethod
+    def of(cls, it: SuiteItem, loaded: LoadedSuite) -> _Chosen:
+        d = loaded.suite.defaults
+        return cls(it, it.max_tokens or d.max_tokens,
+                   it.temperature if it.temperature is not None else d.temperature,
+                   it.stream if it.stream is not None else d.stream)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+class LongContextPhase(Phase):
+    name = "long-context"
+    description = "format adherence and latency with the instruction behind 2k/8k/32k tokens of filler"
+
+    def __init__(self) -> None:
+        self._items: dict[str, SuiteItem] = {}
+        self._fillers: dict[tuple[str, int], str] = {}
+
+    def _choose(self, ctx: PlanContext) -> list[_Chosen]:
+        wanted_opt = ctx.options.get("long_context_items")
+        wanted = ([str(v).strip() for v in _as_list(wanted_opt, "long_context_items")]
+                  if wanted_opt is not None else list(DEFAULT_ITEMS))
+        found: dict[str, _Chosen] = {}
+        for loaded in ctx.suites:
+            for it in loaded.suite.items:
+                if it.id in wanted and it.id not in found:
+                    found[it.id] = _Chosen.of(it, loaded)
+        missing = [w for w in wanted if w not in found]
+        if wanted_opt is not None and missing:
+            raise InputError("long_context_items", f"no suite item with id {', '.join(missing)}")
+        chosen = [found[w] for w in wanted if w in found]
+        if not chosen:  # a suite without the default items: take its first items instead
+            for loaded in ctx.suites:
+                chosen += [_Chosen.of(it, loaded) for it in loaded.suite.items[: len(DEFAULT_ITEMS)]]
+        return chosen[: ctx.limit] if ctx.limit else chosen
+
+    def _filler(self, counter_key: str, counter: TokenCounter, budget: int) -> str:
+        key = (counter_key, budget)
+        if key not in self._fillers:
+            self._fillers[key] = fit_filler(budget, counter)
+        return self._fillers[key]
+
+    def build_prompt(self, payload: str, system: str | None, target: int, counter: TokenCounter,
+                     counter_key: str = "") -> str:
+        """Filler, a blank line, then the payload, sized so the whole prompt (system included)
+        is at most `target` tokens by `counter` and as close to it as whole sentences allow."""
+        budget = target - counter(SEPARATOR + payload) - (counter(system) if system else 0)
+        filler = self._filler(counter_key, counter, budget) if budget > 0 else ""
+        return filler + SEPARATOR + payload if filler else payload
+
+    def plan(self, ctx: PlanContext) -> list[WorkItem]:
+        lengths_opt = ctx.options.get("context_lengths")
+        lengths = ([parse_length(v) for v in _as_list(lengths_opt, "context_lengths")]
+                   if lengths_opt is not None else list(DEFAULT_LENGTHS))
+        items: list[WorkItem] = []
+        for chosen in self._choose(ctx):
+            suite_item = chosen.item
+            self._items[suite_item.id] = suite_item
+            for model in ctx.models:
+                counter = counter_for(model.provider, model.model)
+                counter_key = f"{model.provider}/{model.model}" if model.provider == "local" else "cl100k"
+                for target in lengths:
+                    prompt = self.build_prompt(suite_item.prompt, suite_item.system, target, counter,
+                                               counter_key)
+                    request = build_request(model, prompt, system=suite_item.system,
+                                            max_tokens=chosen.max_tokens,
+                                            temperature=chosen.temperature, stream=chosen.stream,
+                                            timeout_s=ctx.config.timeout_for(model.provider))
+                    items.append(WorkItem(phase=self.name, item_id=suite_item.id, model=str(model),
+                                          variant=length_label(target), category=suite_item.category,
+                                          request=request, meta={"context_tokens": target}))
+        return expand_repeats(items, ctx.repeat)
+
+    def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
+        target = item.meta.get("context_tokens")
+        extra: dict[str, object] = {"context_tokens": target if isinstance(target, int)
+                                    else parse_length(item.variant)}
+        suite_item = self._items.get(item.item_id)
+        if suite_item is not None and suite_item.constraints:
+            results = check_constraints(response.text, suite_item.constraints)
+            extra["constraints"] = [{"type": r.type, "passed": r.passed, "detail": r.detail}
+                                    for r in results]
+            extra["adherence"] = adherence(results)
+        return extra
+
+    @staticmethod
+    def _grouped(records: Sequence[CallRecord]) -> dict[str, dict[int, list[CallRecord]]]:
+        out: dict[str, dict[int, list[CallRecord]]] = {}
+        for r in records:
+            tokens = _record_tokens(r)
+            if tokens is not None:
+                out.setdefault(r.model, {}).setdefault(tokens, []).append(r)
+        return out
+
+    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
+        grouped = self._grouped(records)
+        if not grouped:
+            return None
+        lines = [("Filler first, the item's prompt last; strict constraints of the original item. "
+                 "Latency in ms over ok calls; a length beyond a model's window shows as "
+                 "`context_overflow`."), ""]
+        for model, by_len in sorted(grouped.items()):
+            lines += [f"**{model}**", "",
+                      ("| context | n | TTFT p50 | TTFT p95 | E2E p50 | E2E p95 | adherence "
+                      "| ok | context_overflow | other errors |"),
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for tokens, recs in sorted(by_len.items()):
+                ok = [r for r in recs if r.status == "ok"]
+                ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
+                e2e = [r.e2e_ms for r in ok if r.e2e_ms is not None]
+                scores = [float(v) for r in ok if isinstance(v := r.extra.get("adherence"), (int, float))]
+                adh = f"{100 * sum(scores) / len(scores):.1f}%" if scores else "-"
+                overflow = sum(1 for r in recs if r.status != "ok" and r.error_class == "context_overflow")
+                other = len(recs) - len(ok) - overflow
+                lines.append(
+                    f"| {length_label(tokens)} | {len(recs)} | {_fmt(percentile(ttft, 50))} "
+                    f"| {_fmt(percentile(ttft, 95))} | {_fmt(percentile(e2e, 50))} "
+                    f"| {_fmt(percentile(e2e, 95))} | {adh} | {len(ok)} | {overflow} | {other} |")
+            lines.append("")
+        return "\n".join(lines).rstrip()
+
+    def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:
+        grouped = self._grouped(records)
+        ttft_series: list[Series] = []
+        e2e_series: list[Series] = []
+        all_lengths: set[int] = set()
+        for model, by_len in sorted(grouped.items()):
+            for metric, dest in (("ttft_ms", ttft_series), ("e2e_ms", e2e_series)):
+                xs: list[float] = []
+                p50s: list[float] = []
+                p95s: list[float] = []
+                for tokens, recs in sorted(by_len.items()):
+                    values = [float(v) for r in recs if r.status == "ok"
+                              and isinstance(v := getattr(r, metric), (int, float))]
+                    p50, p95 = percentile(values, 50), percentile(values, 95)
+                    if p50 is not None and p95 is not None:
+                        xs.append(float(tokens))
+                        p50s.append(p50)
+                        p95s.append(p95)
+                        all_lengths.add(tokens)
+                if xs:
+                    dest.append(Series(label=model, x=xs, y=p50s, upper=p95s))
+        if not all_lengths:
+            return []
+        line_panels(run_dir / PLOT_NAME,
+                    [("time to first token", ttft_series), ("end-to-end latency", e2e_series)],
+                    xlabel="context length (tokens, log scale)", ylabel="ms (solid p50, dashed p95)",
+                    title="long-context latency by model (ok calls only)",
+                    xticks=[(float(t), length_label(t)) for t in sorted(all_lengths)])
+        return [PLOT_NAME]

@@ -1,0 +1,271 @@
+"""`tool-use`: function-calling accuracy per model and per prompt variant, BFCL-style.
+
+Why variants: local models are "Tier 3" (tool-incapable) with a plain prompt; the question is
+whether few-shot examples, XML tool definitions or step-by-step instructions lift them, and
+by how much. Each variant is its own record key, so the summary compares variants on the
+same items (paired bootstrap) and reports a tier from the best variant.
+
+Why two modes: hosted APIs take `tools` natively; the embedded/Ollama models refuse them, so
+there the tools are described in the prompt and the reply must be JSON (or `<tool_call>` XML).
+Calls are never executed; the scorer only reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from agents.phases.base import Phase, PlanContext
+from agents.plan import WorkItem, build_request, expand_repeats
+from harness.model_ref import ModelRef
+from harness.records import CallRecord
+from harness.seam import ProviderResponse
+from harness.tool_scoring import (
+    FAILURE_CLASSES,
+    ExpectedCall,
+    PromptStyle,
+    score_calls,
+    score_prompt_mode,
+)
+
+VARIANTS: tuple[str, ...] = ("baseline", "few-shot", "xml-tools", "step-by-step")
+
+_BASE = ("You are an assistant that can call tools. When a tool fits the user's request, call it "
+         "with arguments taken from the request. If no tool fits, answer in plain text without "
+         "calling any tool.")
+_JSON_FORMAT = ("To call a tool, reply with only a JSON object {\"name\": <tool name>, \"arguments\": "
+                "{...}} and nothing else; for several calls, reply with only a JSON list of such objects.")
+_XML_FORMAT = ("To call a tool, reply with only <tool_call>{\"name\": <tool name>, \"arguments\": {...}}"
+               "</tool_call>, one block per call, and nothing else.")
+_FEW_SHOT = (
+    "Examples (the tools in them are illustrative; use only the tools offered below):\n"
+    "User: Set a timer for 10 minutes.\n"
+    "Tools: set_timer(minutes: integer)\n"
+    "Reply: {call_a}\n"
+    "User: Remind me to call Sam at 5pm, and set a timer for 3 minutes.\n"
+    "Tools: set_timer(minutes: integer), add_reminder(text: string, time: string)\n"
+    "Reply: {call_b}\n"
+    "User: Tell me a joke.\n"
+    "Tools: set_timer(minutes: integer)\n"
+    "Reply: Why did the scarecrow win an award? He was outstanding in his field.")
+_STEPS = ("Work step by step: 1) decide whether any offered tool fits the request; 2) if one does, "
+          "pick it; 3) fill every required argument from the request, with the exact types the "
+          "schema demands, and add no other arguments; 4) give the call. You may reason first "
+          "inside <thinking>...</thinking>; after it, give only the answer.")
+
+
+def _fn(tool: dict[str, Any]) -> dict[str, Any]:
+    fn = tool.get("function")
+    return fn if isinstance(fn, dict) else tool
+
+
+def tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
+    return [str(_fn(t).get("name", "")) for t in tools]
+
+
+def render_tools_json(tools: Sequence[dict[str, Any]]) -> str:
+    return "Tools:\n" + "\n".join(json.dumps(_fn(t), sort_keys=True) for t in tools)
+
+
+def render_tools_xml(tools: Sequence[dict[str, Any]]) -> str:
+    """Tools as XML: some small models follow tagged structure better than nested JSON."""
+    out = ["<tools>"]
+    for tool in tools:
+        fn = _fn(tool)
+        params = fn.get("parameters") or {}
+        required = set(params.get("required") or [])
+        out.append(f'  <tool name="{fn.get("name", "")}">')
+        out.append(f"    <description>{fn.get('description', '')}</description>")
+        for pname, schema in (params.get("properties") or {}).items():
+            ptype = schema.get("type", "any") if isinstance(schema, dict) else "any"
+            extra = f' enum="{"|".join(map(str, schema["enum"]))}"' if isinstance(schema, dict) and "enum" in schema else ""
+            out.append(f'    <parameter name="{pname}" type="{ptype}" required="{str(pname in required).lower()}"{extra}/>')
+        out.append("  </tool>")
+    out.append("</tools>")
+    return "\n".join(out)
+
+
+def system_prompt(variant: str, tools: Sequence[dict[str, Any]], mode: str) -> tuple[str, PromptStyle]:
+    """The variant's system prompt and the reply style prompt mode will parse."""
+    style: PromptStyle = "xml" if variant == "xml-tools" else "json"
+    parts = [_BASE]
+    if mode == "prompt":
+        parts.append(_XML_FORMAT if style == "xml" else _JSON_FORMAT)
+    if variant == "few-shot":
+        a = {"name": "set_timer", "arguments": {"minutes": 10}}
+        b = [{"name": "add_reminder", "arguments": {"text": "call Sam", "time": "17:00"}},
+             {"name": "set_timer", "arguments": {"minutes": 3}}]
+        if mode == "prompt" and style == "xml":
+            call_a = f"<tool_call>{json.dumps(a)}</tool_call>"
+            call_b = "".join(f"<tool_call>{json.dumps(c)}</tool_call>" for c in b)
+        elif mode == "prompt":
+            call_a, call_b = json.dumps(a), json.dumps(b)
+        else:
+            call_a, call_b = "(calls set_timer with " + json.dumps(a["arguments"]) + ")", \
+                "(calls add_reminder and set_timer, both in one reply)"
+        parts.append(_FEW_SHOT.format(call_a=call_a, call_b=call_b))
+    if variant == "step-by-step":
+        parts.append(_STEPS)
+    if variant == "xml-tools":
+        parts.append(render_tools_xml(tools))
+    elif mode == "prompt":
+        parts.append(render_tools_json(tools))
+    return "\n\n".join(parts), style
+
+
+def bootstrap_ci(values: Sequence[float], *, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap of the mean; fixed seed so summaries are reproducible."""
+    if not values:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return means[int(0.025 * resamples)], means[min(resamples - 1, int(0.975 * resamples))]
+
+
+class ToolUsePhase(Phase):
+    name = "tool-use"
+    description = "function calling (BFCL-style AST scoring) per model x prompt variant, with failure modes"
+
+    PROMPT_MODE_PROVIDERS: frozenset[str] = frozenset({"local", "ollama"})
+    TIER1_MIN = 0.8
+    TIER2_MIN = 0.3
+    RESAMPLES = 1000
+    SEED = 0
+
+    def mode_for(self, model: ModelRef, ctx: PlanContext) -> str:
+        forced = ctx.options.get("tool_mode")
+        if forced in ("native", "prompt"):
+            return str(forced)
+        return "prompt" if model.provider in self.PROMPT_MODE_PROVIDERS else "native"
+
+    def plan(self, ctx: PlanContext) -> list[WorkItem]:
+        items: list[WorkItem] = []
+        variants = ctx.options.get("variants")
+        chosen_variants = [v for v in VARIANTS if not isinstance(variants, list) or v in variants]
+        for loaded in ctx.suites:
+            suite = loaded.suite
+            tool_items = [i for i in suite.items if i.tools]
+            for suite_item in tool_items[: ctx.limit] if ctx.limit else tool_items:
+                expected = [c.model_dump() for c in suite_item.expected_calls or []]
+                for model in ctx.models:
+                    mode = self.mode_for(model, ctx)
+                    for variant in chosen_variants:
+                        system, style = system_prompt(variant, suite_item.tools, mode)
+                        if suite_item.system:
+                            system = suite_item.system + "\n\n" + system
+                        request = build_request(
+                            model, suite_item.prompt, system=system,
+                            max_tokens=suite_item.max_tokens or suite.defaults.max_tokens,
+                            temperature=suite_item.temperature if suite_item.temperature is not None
+                            else suite.defaults.temperature,
+                            stream=suite_item.stream if suite_item.stream is not None else suite.defaults.stream,
+                            timeout_s=ctx.config.timeout_for(model.provider),
+                        )
+                        if mode == "native":
+                            request.tools = [dict(t) for t in suite_item.tools]
+                        items.append(WorkItem(
+                            phase=self.name, item_id=suite_item.id, model=str(model), variant=variant,
+                            category=suite_item.category, request=request,
+                            meta={"mode": mode, "style": style, "expected": expected,
+                                  "tool_names": tool_names(suite_item.tools)}))
+        return expand_repeats(items, ctx.repeat)
+
+    def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
+        """Everything the scorer needs is in `item.meta`, so a re-created phase can score."""
+        raw_expected = item.meta.get("expected")
+        expected = [ExpectedCall(name=e["name"], accepted=e.get("accepted") or {}, required=e.get("required") or [])
+                    for e in raw_expected if isinstance(e, dict)] if isinstance(raw_expected, list) else []
+        names_meta = item.meta.get("tool_names")
+        names = [str(n) for n in names_meta] if isinstance(names_meta, list) else []
+        mode = str(item.meta.get("mode", "native"))
+        style: PromptStyle = "xml" if item.meta.get("style") == "xml" else "json"
+        if mode == "prompt" and not response.tool_calls:
+            verdict, calls = score_prompt_mode(response.text, expected, names, style)
+        else:
+            calls = list(response.tool_calls)
+            verdict = score_calls(calls, expected, names, text=response.text)
+        return {"tool_mode": mode, "tool_passed": verdict.passed, "tool_failure": verdict.failure,
+                "tool_detail": verdict.detail, "tool_calls": calls}
+
+    # -- summary -----------------------------------------------------------------------------
+
+    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
+        scored = [r for r in records if r.status == "ok" and "tool_passed" in r.extra]
+        if not scored:
+            return None
+        outcome: dict[str, dict[str, dict[tuple[str, int], float]]] = {}
+        failures: dict[str, Counter[str]] = {}
+        for r in scored:
+            outcome.setdefault(r.model, {}).setdefault(r.variant, {})[(r.item_id, r.repeat)] = \
+                1.0 if r.extra["tool_passed"] is True else 0.0
+            failure = r.extra.get("tool_failure")
+            failures.setdefault(r.model, Counter())
+            if isinstance(failure, str):
+                failures[r.model][failure] += 1
+        return "\n\n".join([self._failure_table(failures), self._accuracy_table(outcome),
+                            self._improvement_table(outcome), self._tier_table(outcome)])
+
+    def _failure_table(self, failures: dict[str, Counter[str]]) -> str:
+        used = [f for f in FAILURE_CLASSES if any(c[f] for c in failures.values())]
+        lines = ["**Tool-use failure modes** (counts over all variants)", "",
+                 "| model | " + " | ".join(used or ["(no failures)"]) + " |",
+                 "|---|" + "---:|" * max(1, len(used))]
+        for model, counts in sorted(failures.items()):
+            lines.append(f"| {model} | " + " | ".join(str(counts[f]) for f in used or [""]) + " |")
+        return "\n".join(lines)
+
+    def _accuracy_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+        lines = ["**Tool-use accuracy** (95% bootstrap CI)", "",
+                 "| model | variant | n | accuracy | 95% CI |", "|---|---|---:|---:|---|"]
+        for model, by_variant in sorted(outcome.items()):
+            for variant in self._ordered(by_variant):
+                values = list(by_variant[variant].values())
+                low, high = bootstrap_ci(values, resamples=self.RESAMPLES, seed=self.SEED)
+                lines.append(f"| {model} | {variant or '-'} | {len(values)} | "
+                             f"{100 * sum(values) / len(values):.1f}% | [{100 * low:.1f}, {100 * high:.1f}] |")
+        return "\n".join(lines)
+
+    def _improvement_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+        """Paired on (item, repeat): each variant answered the same items as `baseline`."""
+        lines = ["**Improvement over `baseline`** (accuracy difference, paired bootstrap 95% CI)", "",
+                 "| model | variant | paired n | difference | 95% CI |", "|---|---|---:|---:|---|"]
+        for model, by_variant in sorted(outcome.items()):
+            base = by_variant.get("baseline")
+            if base is None:
+                continue
+            for variant in self._ordered(by_variant):
+                if variant == "baseline":
+                    continue
+                keys = sorted(set(base) & set(by_variant[variant]))
+                if not keys:
+                    continue
+                diffs = [by_variant[variant][k] - base[k] for k in keys]
+                low, high = bootstrap_ci(diffs, resamples=self.RESAMPLES, seed=self.SEED)
+                lines.append(f"| {model} | {variant} | {len(keys)} | {100 * sum(diffs) / len(diffs):+.1f} pp | "
+                             f"[{100 * low:+.1f}, {100 * high:+.1f}] |")
+        return "\n".join(lines)
+
+    def tier(self, best_accuracy: float) -> int:
+        if best_accuracy >= self.TIER1_MIN:
+            return 1
+        return 2 if best_accuracy >= self.TIER2_MIN else 3
+
+    def _tier_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+        names = {1: "capable", 2: "partial", 3: "incapable"}
+        lines = [f"**Tool-use tier** (1: best variant >= {self.TIER1_MIN:.0%}, 2: >= {self.TIER2_MIN:.0%}, 3: below)",
+                 "", "| model | best variant | best accuracy | tier |", "|---|---|---:|---|"]
+        for model, by_variant in sorted(outcome.items()):
+            accuracy = {v: sum(o.values()) / len(o) for v, o in by_variant.items() if o}
+            best = max(self._ordered(accuracy), key=lambda v: accuracy[v])
+            t = self.tier(accuracy[best])
+            lines.append(f"| {model} | {best or '-'} | {100 * accuracy[best]:.1f}% | {t} ({names[t]}) |")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _ordered(by_variant: dict[str, Any]) -> list[str]:
+        known = [v for v in VARIANTS if v in by_variant]
+        return known + sorted(v for v in by_variant if v not in VARIANTS)

@@ -1,0 +1,133 @@
+"""long-context: plan shape and sizing, summary/plot from records, and a simulator run where
+a small window turns 8k and 32k into `context_overflow` records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.config import FleetConfig
+from agents.phase_agent import PhaseAgent
+from agents.phases.base import PlanContext
+from agents.phases.long_context import PLOT_NAME, LongContextPhase, length_label, parse_length
+from agents.providers import ResolvedProvider, resolve_provider
+from agents.sinks import ListSink
+from agents.suite import load_suite
+from harness.filler import cl100k_counter
+from harness.limiter import LimiterCore
+from harness.limits import Limiter, ProviderLimits
+from harness.model_ref import ModelRef
+from harness.records import CallRecord
+from harness.retry import RetryPolicy
+from simulator.config import BrainConfig, OutputSpec, SimConfig
+from simulator.server import SimThread
+
+ITEMS = {"router-json", "nested-json", "shell-largest-files", "three-bullets"}
+
+
+def test_plan_is_items_x_lengths_x_models_with_payload_last_and_sized() -> None:
+    suite = load_suite("baseline")
+    by_id = {i.id: i for i in suite.suite.items}
+    models = [ModelRef.parse("sim/a"), ModelRef.parse("sim/b")]
+    items = LongContextPhase().plan(PlanContext(suites=[suite], models=models, config=FleetConfig()))
+    assert len(items) == len(ITEMS) * 3 * 2
+    assert {i.item_id for i in items} == ITEMS
+    assert {i.variant for i in items} == {"2k", "8k", "32k"}
+    assert len({i.key for i in items}) == len(items)
+    count = cl100k_counter()
+    for item in items:
+        original = by_id[item.item_id]
+        user = item.request.messages[-1].content
+        assert isinstance(user, str)
+        assert user.endswith("\n\n" + original.prompt)  # the payload comes last
+        target = item.meta["context_tokens"]
+        assert isinstance(target, int) and length_label(target) == item.variant
+        system = count(original.system) if original.system else 0
+        assert abs(count(user) + system - target) <= 0.05 * target
+
+
+def test_options_choose_items_and_lengths() -> None:
+    ctx = PlanContext(suites=[load_suite("baseline")], models=[ModelRef.parse("sim/a")],
+                      config=FleetConfig(),
+                      options={"long_context_items": ["three-bullets"], "context_lengths": ["1k", 4096]})
+    items = LongContextPhase().plan(ctx)
+    assert [(i.item_id, i.variant) for i in items] == [("three-bullets", "1k"), ("three-bullets", "4k")]
+    assert parse_length("32k") == 32768 and parse_length(2048) == 2048
+
+
+def _rec(model: str, variant: str, status: str = "ok", error_class: str | None = None,
+         ttft: float | None = 100.0, e2e: float | None = 400.0, adherence: float = 1.0) -> CallRecord:
+    extra: dict[str, object] = ({"context_tokens": parse_length(variant), "adherence": adherence}
+                                if status == "ok" else {})
+    return CallRecord(run_id="r", phase="long-context", item_id="router-json", model=model, variant=variant,
+                      status="ok" if status == "ok" else "error", error_class=error_class,
+                      ttft_ms=ttft if status == "ok" else None, e2e_ms=e2e if status == "ok" else None,
+                      extra=extra)
+
+
+def _synthetic() -> list[CallRecord]:
+    return [
+        _rec("sim/big", "2k", ttft=50, e2e=200), _rec("sim/big", "2k", ttft=70, e2e=260, adherence=0.0),
+        _rec("sim/big", "8k", ttft=150, e2e=400), _rec("sim/big", "32k", ttft=600, e2e=1200),
+        _rec("sim/small", "2k", ttft=40, e2e=150),
+        _rec("sim/small", "8k", "error", "context_overflow"),
+        _rec("sim/small", "32k", "error", "context_overflow"),
+        _rec("sim/small", "32k", "error", "timeout"),
+    ]
+
+
+def test_summary_counts_outcomes_per_model_and_length() -> None:
+    text = LongContextPhase().summary_section(_synthetic())
+    assert text is not None
+    assert "**sim/big**" in text and "**sim/small**" in text
+    big, small = text.split("**sim/small**")
+    big_2k = next(r for r in big.splitlines() if r.startswith("| 2k | 2 |"))
+    assert "50.0%" in big_2k  # one of two calls adhered
+    small_rows = small.splitlines()
+    assert any(r.startswith("| 8k | 1 |") and r.endswith("| 0 | 1 | 0 |") for r in small_rows)
+    assert any(r.startswith("| 32k | 2 |") and r.endswith("| 0 | 1 | 1 |") for r in small_rows)
+    assert LongContextPhase().summary_section([]) is None
+
+
+def test_write_artifacts_draws_the_latency_plot(tmp_path: Path) -> None:
+    names = LongContextPhase().write_artifacts(tmp_path, _synthetic())
+    assert names == [PLOT_NAME]
+    png = tmp_path / PLOT_NAME
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert LongContextPhase().write_artifacts(tmp_path / "none", []) == []
+
+
+async def test_small_window_overflows_at_8k_and_32k_against_the_simulator() -> None:
+    brain = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 8,
+             "output": OutputSpec(kind="json", json_template={"route": "billing", "confidence": 0.9})}
+    cfg = SimConfig(models={"small": BrainConfig(context_window=4096, **brain),  # type: ignore[arg-type]
+                            "big": BrainConfig(**brain)})  # type: ignore[arg-type]
+    with SimThread(cfg) as sim:
+        config = FleetConfig()
+        provider = resolve_provider("sim", config, sim_url=sim.url)
+        phase = LongContextPhase()
+        ctx = PlanContext(suites=[load_suite("baseline")], config=config,
+                          models=[ModelRef.parse("sim/small"), ModelRef.parse("sim/big")],
+                          options={"long_context_items": ["router-json"]})
+        items = phase.plan(ctx)
+        core = LimiterCore(ProviderLimits(max_concurrent=4))
+
+        def limiter_for(_: ResolvedProvider) -> Limiter:
+            return core
+
+        sink = ListSink()
+        agent = PhaseAgent(phase, "run-lc", items, {"sim": provider}, limiter_for,
+                           RetryPolicy(base_delay_s=0.01, max_delay_s=0.05), sink,
+                           concurrency=4, worker="test", holder="h1")
+        await agent.run()
+
+    outcome = {(r.model, r.variant): (r.status, r.error_class) for r in sink.records}
+    assert outcome == {
+        ("sim/small", "2k"): ("ok", None),
+        ("sim/small", "8k"): ("error", "context_overflow"),
+        ("sim/small", "32k"): ("error", "context_overflow"),
+        ("sim/big", "2k"): ("ok", None), ("sim/big", "8k"): ("ok", None), ("sim/big", "32k"): ("ok", None),
+    }
+    ok = [r for r in sink.records if r.status == "ok"]
+    assert all(r.extra["adherence"] == 1.0 and r.extra["context_tokens"] in (2048, 8192, 32768) for r in ok)
+    summary = phase.summary_section(sink.records)
+    assert summary is not None and "context_overflow" in summary
