@@ -6,9 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
+from agents.phases import make_phase
 from archive.browse import list_runs_table, show_run
+from archive.store import RunDir
 from archive.stats import PhaseModelStats
 from archive.summary_md import fmt_cost, fmt_ms, fmt_pct
 
@@ -23,16 +27,26 @@ def stats_table(rows: list[PhaseModelStats], title: str | None = None) -> Table:
         table.add_column(column, justify="left" if column in ("phase", "model", "errors") else "right")
     for row in rows:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(row.errors.items())) or "-"
-        table.add_row(row.phase, row.label, str(row.calls), fmt_pct(row.success_rate),
+        table.add_row(row.phase, escape(row.label), str(row.calls), fmt_pct(row.success_rate),
                       fmt_ms(row.ttft_p50_ms), fmt_ms(row.ttft_p95_ms), fmt_ms(row.e2e_p50_ms),
                       fmt_ms(row.e2e_p95_ms), f"{row.input_tokens}/{row.output_tokens}",
                       fmt_cost(row.cost_usd), errors)
     return table
 
 
+def print_phase_sections(console: Console, run_dir: Path, run_id: str) -> None:
+    """Each phase's own section (failure modes, tiers, verdicts...), as the summary has it."""
+    records = RunDir(run_dir, run_id).load_records()
+    for phase_name in sorted({r.phase for r in records}):
+        section = make_phase(phase_name).summary_section([r for r in records if r.phase == phase_name])
+        if section:
+            console.print(Markdown(f"### {phase_name}\n\n{section}"))
+
+
 def print_run_result(console: Console, result: RunResult) -> None:
     detail = show_run(result.run_dir.parent.parent, result.run_id)
     console.print(stats_table(detail.stats, title=f"run {result.run_id} ({result.status})"))
+    print_phase_sections(console, result.run_dir, result.run_id)
     restarts = ", ".join(f"{p}: {n}" for p, n in result.restarts.items() if n)
     if restarts:
         console.print(f"subagents restarted: {restarts}")

@@ -27,6 +27,7 @@ def test_retry_redoes_only_failures_and_aggregate_merges(tmp_path: Path) -> None
     first = cli("run", "smoke", "--models", "sim/codex,sim/steady", "--config", str(config),
                 "--runs-dir", str(runs), "--run-id", "parent-run")
     assert first.returncode == 0, first.stderr
+    assert "constraint adherence" in first.stdout  # the phase section is printed too
     parent = run_records(runs, "parent-run")
     failed = [r for r in parent if r.status == "error"]
     assert {r.model for r in failed} == {"sim/codex"} and all(r.error_class == "rate_limited" for r in failed)
