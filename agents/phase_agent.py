@@ -21,10 +21,11 @@ from agents.sinks import RecordSink
 from harness.call import CallOutcome, execute_call
 from harness.catalogue import Catalogue, CatalogueEntry, cost_usd
 from harness.errors import ErrorClass
+from harness.filler import cl100k_counter
 from harness.limits import Limiter
 from harness.records import CallRecord
 from harness.retry import RetryPolicy
-from harness.seam import ProviderAPI
+from harness.seam import ProviderAPI, ProviderResponse
 
 log = structlog.get_logger("fleetbench.phase")
 
@@ -64,6 +65,17 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
         request_id=response.request_id if response else None,
         started_at=started_at, worker=worker, attempt_log=outcome.attempt_log, extra=extra,
     )
+
+
+def fill_missing_usage(item: WorkItem, response: ProviderResponse) -> None:
+    """The provider's usage where it gave one, else counted with cl100k (and said so)."""
+    count = cl100k_counter()
+    if response.input_tokens is None:
+        response.input_tokens = sum(count(m.content) for m in item.request.messages)
+        response.usage_counted = True
+    if response.output_tokens is None:
+        response.output_tokens = count(response.text)
+        response.usage_counted = True
 
 
 class PhaseAgent:
@@ -142,11 +154,15 @@ class PhaseAgent:
         answered_by = item.model
         if outcome.error_class == ErrorClass.QUOTA_EXHAUSTED and entry is not None and self.catalogue:
             outcome, answered_by, entry = await self._fall_back(item, outcome, entry)
-        extra = self.phase.score(item, outcome.response) if outcome.response else {}
         response = outcome.response
+        if response is not None and (response.input_tokens is None or response.output_tokens is None):
+            fill_missing_usage(item, response)
+        extra = self.phase.score(item, response) if response else {}
         cost = response.cost_usd if response is not None and response.cost_usd is not None else (
             cost_usd(entry, response.input_tokens, response.output_tokens, response.reasoning_tokens)
             if response is not None else None)
+        if response is not None and response.usage_counted:
+            extra["usage_counted"] = True
         record = outcome_to_record(item, outcome, run_id=self.run_id, worker=self.worker,
                                    started_at=started_at, extra=extra, cost_usd=cost)
         if response is not None:

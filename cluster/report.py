@@ -12,8 +12,8 @@ from rich.table import Table
 
 from agents.phases import make_phase
 from archive.browse import list_runs_table, show_run
-from archive.store import RunDir
 from archive.stats import PhaseModelStats
+from archive.store import RunDir
 from archive.summary_md import fmt_cost, fmt_ms, fmt_pct
 
 if TYPE_CHECKING:

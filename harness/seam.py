@@ -47,6 +47,8 @@ class ProviderResponse(msgspec.Struct, kw_only=True):
     # agent SDKs (one call = a whole agent run): the SDK's own cost figure and turn count
     cost_usd: float | None = None
     turns: int | None = None
+    # True when the provider gave no usage and the tokens were counted locally (cl100k)
+    usage_counted: bool = False
 
 
 class Capabilities(msgspec.Struct, kw_only=True, frozen=True):

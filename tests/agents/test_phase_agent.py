@@ -88,3 +88,19 @@ def test_unknown_phase_is_input_error() -> None:
 
     with pytest.raises(InputError, match="unknown phase"):
         make_phase("nope")
+
+
+def test_missing_usage_is_counted_and_flagged() -> None:
+    from agents.phase_agent import fill_missing_usage
+    from agents.plan import WorkItem, build_request
+    from harness.seam import ProviderResponse
+
+    request = build_request(ModelRef.parse("sim/x"), "Count these five words please", system=None,
+                            max_tokens=8, temperature=0.0, stream=True, timeout_s=5)
+    item = WorkItem(phase="baseline", item_id="a", model="sim/x", request=request)
+    response = ProviderResponse(text="hello world")
+    fill_missing_usage(item, response)
+    assert response.input_tokens == 5 and response.output_tokens == 2 and response.usage_counted
+    given = ProviderResponse(text="hello world", input_tokens=99, output_tokens=7)
+    fill_missing_usage(item, given)
+    assert (given.input_tokens, given.output_tokens) == (99, 7) and not given.usage_counted
