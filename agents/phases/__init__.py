@@ -21,7 +21,8 @@ PHASES: dict[str, type[Phase]] = {
     StreamingTTFTPhase.name: StreamingTTFTPhase,
 }
 
-DEFAULT_ORDER: list[str] = ["baseline"]
+# with no --phase: the seed's order of priority (baseline, 2A, 2B, 3C, 4D, 5E)
+DEFAULT_ORDER: list[str] = ["baseline", "codex-retry", "claude-runs", "long-context", "tool-use", "streaming-ttft"]
 
 
 def make_phase(name: str) -> Phase:

@@ -7,7 +7,8 @@
   low under the backoff policy; a run's leftovers are redone with `fleetbench retry RUN_ID`.
 
 Why subclasses of the baseline: same items and constraint scoring; only the default
-models and the verdict differ. Models named with `--models` replace the defaults.
+models and the verdict differ. Models of the phase's providers named with `--models`
+replace the defaults.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ class ModelSetPhase(BaselinePhase):
     success_threshold: float = 0.9
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
-        if not ctx.options.get("models_explicit"):
-            ctx = PlanContext(suites=ctx.suites, models=[ModelRef.parse(m) for m in self.default_models],
-                              config=ctx.config, limit=ctx.limit, repeat=ctx.repeat, options=ctx.options)
+        """The phase's own models, unless the run named models of the phase's providers
+        (then just those): `--models sim/a` in a default plan leaves claude-runs alone."""
+        defaults = [ModelRef.parse(m) for m in self.default_models]
+        providers = {m.provider for m in defaults}
+        named = [m for m in ctx.models if m.provider in providers] if ctx.options.get("models_explicit") else []
+        ctx = PlanContext(suites=ctx.suites, models=named or defaults, config=ctx.config, limit=ctx.limit,
+                          repeat=ctx.repeat, options=ctx.options)
         return super().plan(ctx)
 
     def summary_section(self, records: Sequence[CallRecord]) -> str | None:

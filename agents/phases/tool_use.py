@@ -20,6 +20,7 @@ from typing import Any
 
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
+from agents.suite import load_suite
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.seam import ProviderResponse
@@ -146,7 +147,10 @@ class ToolUsePhase(Phase):
         items: list[WorkItem] = []
         variants = ctx.options.get("variants")
         chosen_variants = [v for v in VARIANTS if not isinstance(variants, list) or v in variants]
-        for loaded in ctx.suites:
+        suites = ctx.suites
+        if not any(i.tools for loaded in suites for i in loaded.suite.items):
+            suites = [load_suite("tool_use")]  # the run's suites have no tool items: use ours
+        for loaded in suites:
             suite = loaded.suite
             tool_items = [i for i in suite.items if i.tools]
             for suite_item in tool_items[: ctx.limit] if ctx.limit else tool_items:

@@ -77,7 +77,7 @@ def test_preflight_refusal_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "fleet.yaml"
     config.write_text("preflight:\n  min_free_disk_gb_warn: 1.0e12\n  min_free_disk_gb_refuse: 1.0e12\n")
     runs = tmp_path / "runs"
-    result = runner.invoke(app, ["run", "smoke", "--models", "local/smollm2-135m", "--config", str(config),
+    result = runner.invoke(app, ["run", "smoke", "--phase", "baseline", "--models", "local/smollm2-135m", "--config", str(config),
                                  "--runs-dir", str(runs)])
     assert result.exit_code == 3, result.output
     assert "preflight refused local" in result.output and "free on the archive volume" in result.output

@@ -24,7 +24,7 @@ def _configs(tmp_path: Path, faults: list[dict[str, object]]) -> Path:
 def test_retry_redoes_only_failures_and_aggregate_merges(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     config = _configs(tmp_path, [{"kind": "rate_limit", "model": "codex", "rate": 1.0, "retry_after_s": 0.2}])
-    first = cli("run", "smoke", "--models", "sim/codex,sim/steady", "--config", str(config),
+    first = cli("run", "smoke", "--phase", "baseline", "--models", "sim/codex,sim/steady", "--config", str(config),
                 "--runs-dir", str(runs), "--run-id", "parent-run")
     assert first.returncode == 0, first.stderr
     assert "constraint adherence" in first.stdout  # the phase section is printed too

@@ -25,7 +25,7 @@ def test_quota_exhausted_falls_back_and_records_who_answered(ray_local: None, tm
     config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3},
                                "faults": [{"kind": "quota", "model": "smollm2-135m-sim", "rate": 1.0}]})
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], models=["sim/smollm2-135m-sim"], config_path=config),
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/smollm2-135m-sim"], config_path=config),
                  runs_dir=runs, progress=False)
     records = run_records(runs, result.run_id)
     assert len(records) == 3
@@ -44,7 +44,7 @@ def test_keys_never_reach_archive_or_logs(ray_local: None, tmp_path: Path,
     config = _fleet(tmp_path, {"api_keys": ["the-right-key-000000"],
                                "default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3}})
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], models=["sim/a"], config_path=config), runs_dir=runs, progress=False)
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a"], config_path=config), runs_dir=runs, progress=False)
     records = run_records(runs, result.run_id)
     assert records and all(r.status == "error" and r.error_class == "auth" and r.attempts == 1 for r in records)
     assert all("FLEETBENCH_SIM_API_KEY" in (r.error_message or "") for r in records)
@@ -59,7 +59,7 @@ def test_models_without_a_key_are_left_out_and_said_so(ray_local: None, tmp_path
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     runs = tmp_path / "runs"
     config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3}})
-    result = run(RunSpec(suites=["smoke"], models=["sim/a", "anthropic/claude-haiku"], config_path=config),
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "anthropic/claude-haiku"], config_path=config),
                  runs_dir=runs, progress=False)
     assert result.status == "completed"
     records = run_records(runs, result.run_id)
@@ -71,7 +71,7 @@ def test_models_without_a_key_are_left_out_and_said_so(ray_local: None, tmp_path
 
 def test_default_run_uses_the_real_local_models(ray_local: None, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    session = RunSession(RunSpec(suites=["smoke"]), runs_dir=runs, progress=False)
+    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"]), runs_dir=runs, progress=False)
     try:
         assert session.local is not None and session.sim is None
         session.spawn("baseline")

@@ -37,7 +37,7 @@ def test_window_limit_holds_across_nodes(two_nodes: Cluster, tmp_path: Path) -> 
     config = sim_and_fleet_config(
         tmp_path, brain={"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3},
         limits={"requests_per_window": PER_WINDOW, "window_s": WINDOW_S}, concurrency=8, workers=4)
-    spec = RunSpec(suites=["smoke"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
+    spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
     session = RunSession(spec, runs_dir=runs, address=two_nodes.address, progress=False)
     try:
