@@ -130,3 +130,26 @@ def test_prompt_rendering() -> None:
     assert render_prompt([Message(role="system", content="s"), Message(role="user", content="hi")]) == "hi"
     assert render_prompt([Message(role="user", content="a"), Message(role="assistant", content="b"),
                           Message(role="user", content="c")]) == "User: a\n\nAssistant: b\n\nUser: c"
+
+
+@pytest.mark.parametrize("kind, error_class", [
+    ("rate_limit", "rate_limited"),
+    ("server_error", "server_error"),
+    ("stream_cut", "stream_broken"),
+    ("malformed", "malformed_response"),
+])
+async def test_transient_faults_through_the_cli_are_classified_and_retried_by_us(
+        sim: SimThread, provider: ClaudeAgentSDKProvider, kind: str, error_class: str) -> None:
+    setup(sim, faults=[FaultRule(kind=kind, rate=1.0, retry_after_s=0.2)])  # type: ignore[arg-type]
+    outcome = await call(provider, req(), attempts=2)
+    assert outcome.status == "error" and outcome.error_class == error_class
+    # two attempts, two requests: we retried, the CLI's own retries are off
+    assert outcome.attempts == 2 and len(sim.truths()) == 2
+
+
+async def test_prompt_over_the_context_window_is_not_retried(sim: SimThread,
+                                                             provider: ClaudeAgentSDKProvider) -> None:
+    sim.configure(SimConfig(default_brain=BrainConfig(ttft_ms=5, itl_ms=1, output_tokens=3, context_window=50)))
+    sim.reset()
+    outcome = await call(provider, req(), attempts=3)
+    assert outcome.error_class == "context_overflow" and outcome.attempts == 1
