@@ -43,7 +43,8 @@ class RunProgress:
         parts = []
         for phase, total in self._totals.items():
             c = counts.get(phase, {})
-            parts.append(f"{phase} {sum(c.values())}/{total} (ok {c.get('ok', 0)}, error {c.get('error', 0)})")
+            skipped = f", skipped {c['skipped']}" if c.get("skipped") else ""
+            parts.append(f"{phase} {sum(c.values())}/{total} (ok {c.get('ok', 0)}, error {c.get('error', 0)}{skipped})")
         line = "progress: " + "; ".join(parts)
         now = time.monotonic()
         if line != self._last_line and now - self._last_print >= 2.0:
