@@ -138,3 +138,25 @@ def test_stages_phase_candidates_per_stage_and_recommendation(ray_local: None, t
     summary = (result.run_dir / "summary.md").read_text()
     assert "Recommended defaults" in summary
     assert "| execution-plan | `EXECUTION_MODEL` | sim/fastplanner |" in summary
+
+
+def test_default_plan_runs_every_seed_phase(ray_local: None, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 2, "itl_ms": 1, "output_tokens": 3}})
+    runs = tmp_path / "runs"
+    result = run(RunSpec(suites=["smoke"], models=["sim/a"], config_path=config, limit=1), runs_dir=runs,
+                 progress=False)
+    records = run_records(runs, result.run_id)
+    by_phase = {p: [r for r in records if r.phase == p] for p in {r.phase for r in records}}
+    assert set(by_phase) == {"baseline", "codex-retry", "claude-runs", "long-context", "tool-use",
+                             "streaming-ttft"}
+    assert all(r.status == "skipped" for p in ("codex-retry", "claude-runs") for r in by_phase[p])
+    assert {r.variant for r in by_phase["long-context"]} == {"2k", "8k", "32k"}
+    assert {r.variant for r in by_phase["tool-use"]} == {"baseline", "few-shot", "xml-tools", "step-by-step"}
+    summary = (result.run_dir / "summary.md").read_text()
+    for phase in by_phase:
+        assert f"`{phase}`" in summary or phase in summary
+    assert (result.run_dir / "long_context_latency.png").stat().st_size > 1000
+    assert (result.run_dir / "ttft_distribution.png").stat().st_size > 1000
