@@ -34,7 +34,7 @@ from harness.providers.openai_errors import (
     root_name,
     timed_out,
 )
-from harness.providers.wire_timing import current_clock, traced_aiohttp_client
+from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
 from harness.retry_after import server_wait_s
 from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
@@ -119,19 +119,8 @@ class AnthropicProvider(ProviderAPI):
             kwargs["system"] = system
         if request.tools:
             kwargs["tools"] = [anthropic_tool(t) for t in request.tools]
-        meta: dict[str, str | None] = {}
-        token = current_clock.set(clock)
-        try:
-            if request.stream:
-                return await self._call_streaming(kwargs, clock, meta)
-            return await self._call_once(kwargs, clock, meta)
-        except ProviderCallError as exc:
-            # let the attempt log name the server's id of a request that broke after headers
-            setattr(exc, "request_id", meta.get("request_id"))  # noqa: B010 - not a declared field
-            raise
-        finally:
-            current_clock.reset(token)
-            clock.finish()
+        send = self._call_streaming if request.stream else self._call_once
+        return await timed_attempt(clock, lambda meta: send(kwargs, clock, meta))
 
     async def _call_once(self, kwargs: dict[str, Any], clock: CallClock,
                          meta: dict[str, str | None]) -> ProviderResponse:

@@ -10,6 +10,7 @@ recorded separately as client overhead.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -17,7 +18,11 @@ from typing import Any, Literal
 import aiohttp
 import openai
 
+from harness.errors import ProviderCallError
+from harness.seam import ProviderResponse
 from harness.timing import CallClock
+
+AttemptFn = Callable[[dict[str, str | None]], Awaitable[ProviderResponse]]
 
 current_clock: ContextVar[CallClock | None] = ContextVar("fleetbench_current_clock", default=None)
 
@@ -61,3 +66,22 @@ def traced_aiohttp_client(connection_limit: int = 1000,
     from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 
     return openai.DefaultAioHttpClient(transport=AiohttpTransport(client=session))
+
+
+async def timed_attempt(clock: CallClock, attempt: AttemptFn) -> ProviderResponse:
+    """Run one SDK attempt with `clock` visible to the transport's trace hooks.
+
+    `attempt` gets a `meta` dict to fill (e.g. `request_id` once headers are in); a
+    ProviderCallError raised after that carries the server's request id, so the attempt log
+    can be matched to the server's records. The clock is always finished.
+    """
+    meta: dict[str, str | None] = {}
+    token = current_clock.set(clock)
+    try:
+        return await attempt(meta)
+    except ProviderCallError as exc:
+        setattr(exc, "request_id", meta.get("request_id"))  # noqa: B010 - not a declared field
+        raise
+    finally:
+        current_clock.reset(token)
+        clock.finish()
