@@ -32,7 +32,8 @@ def no_access_records(items: Sequence[WorkItem], providers: Mapping[str, Resolve
         provider = providers[item.model_ref.provider]
         records.append(CallRecord(
             run_id=run_id, phase=item.phase, item_id=item.item_id, model=item.model, variant=item.variant,
-            repeat=item.repeat, status="skipped", error_class=str(ErrorClass.NO_ACCESS),
+            repeat=item.repeat, category=item.category, status="skipped",
+            error_class=str(ErrorClass.NO_ACCESS),
             error_message=f"no access: ${provider.api_key_env} is not set"))
     return records
 

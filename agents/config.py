@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from calibration.settings import CalibrationSettings
 from harness.errors import InputError
 from harness.limits import ProviderLimits
 from harness.model_ref import ModelRef
@@ -53,6 +54,8 @@ class FleetConfig(BaseModel):
     repeat: int = Field(default=1, ge=1)
     preflight: PreflightThresholds = Field(default_factory=PreflightThresholds,
                                            description="resource hygiene before runs on Ollama servers")
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings,
+                                             description="rubric, judges, EMA weights, model selection")
 
     def timeout_for(self, provider: str) -> float:
         settings = self.providers.get(provider)

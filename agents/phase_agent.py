@@ -52,7 +52,7 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
     response = outcome.response
     return CallRecord(
         run_id=run_id, phase=item.phase, item_id=item.item_id, model=item.model,
-        variant=item.variant, repeat=item.repeat, status="ok" if outcome.status == "ok" else "error",
+        variant=item.variant, repeat=item.repeat, category=item.category, status="ok" if outcome.status == "ok" else "error",
         error_class=outcome.error_class, error_message=outcome.error_message,
         attempts=outcome.attempts, ttfb_ms=outcome.ttfb_ms, ttft_ms=outcome.ttft_ms,
         e2e_ms=outcome.e2e_ms, itl_p50_ms=outcome.itl_p50_ms, itl_p95_ms=outcome.itl_p95_ms,

@@ -41,6 +41,8 @@ class RunSpec:
     workers: int | None = None
     only_keys: list[RecordKey] | None = None  # a retry run: just these keys of its parent's plan
     stage_models: dict[str, list[str]] = field(default_factory=dict)  # the `stages` phase's candidates
+    # phase options (JSON-able): context_lengths, tool_mode, variants, judge settings...
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_manifest(self) -> dict[str, Any]:
         return {"suites": self.suites, "phases": self.phases, "models": self.models,
@@ -48,7 +50,7 @@ class RunSpec:
                 "config_path": str(self.config_path) if self.config_path else None,
                 "concurrency": self.concurrency, "workers": self.workers,
                 "only_keys": [list(k) for k in self.only_keys] if self.only_keys is not None else None,
-                "stage_models": self.stage_models}
+                "stage_models": self.stage_models, "options": self.options}
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> RunSpec:
@@ -58,7 +60,8 @@ class RunSpec:
                    repeat=data.get("repeat"), config_path=Path(config_path) if config_path else None,
                    concurrency=data.get("concurrency"), workers=data.get("workers"),
                    only_keys=[_as_key(k) for k in data["only_keys"]] if data.get("only_keys") is not None
-                   else None, stage_models=dict(data.get("stage_models") or {}))
+                   else None, stage_models=dict(data.get("stage_models") or {}),
+                   options=dict(data.get("options") or {}))
 
 
 def _as_key(raw: list[Any]) -> RecordKey:
@@ -157,7 +160,7 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     phase_names = spec.phases or DEFAULT_ORDER
     phases = {name: make_phase(name) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat,
-                      options={"models_explicit": bool(spec.models), "stage_models": {
+                      options={**spec.options, "models_explicit": bool(spec.models), "stage_models": {
                           stage: [str(m) for m in parse_models(names)] for stage, names in spec.stage_models.items()}})
     plans = {name: phase.plan(ctx) for name, phase in phases.items()}
     if spec.only_keys is not None:

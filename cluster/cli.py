@@ -146,6 +146,14 @@ def sim_serve(
         raise InputError(str(config), str(exc)) from None
 
 
+# Decision commands (issue 5): each cluster/cli_<name>.py exposes `register(app)`.
+# register: score
+# register: calibrate
+# register: select
+# register: report
+# register: sweep
+
+
 def main() -> None:
     configure_process_logging()
     app()

@@ -34,6 +34,7 @@ class CallRecord(msgspec.Struct, kw_only=True):
     model: str
     variant: str = ""
     repeat: int = 0
+    category: str = "general"
     status: Status
     error_class: str | None = None
     error_message: str | None = None

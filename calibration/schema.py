@@ -1,0 +1,154 @@
+"""The files calibration writes beside the archive, as typed structs: the contract between
+the producers (`fleetbench calibrate`, `select`, the judge phases) and the readers (the
+aggregate summary, the HTML dashboard, JSON/CSV exports).
+
+Why one module of plain structs: the dashboard and the summary must not reach into the
+maths modules to learn a file's shape, and a renamed field must break the type check,
+not a chart at run time.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+RANKINGS_JSON = "rankings.json"
+ROUTING_WEIGHTS_JSON = "routing_weights.json"
+SURPRISES_JSONL = "surprises.jsonl"
+SURPRISES_MD = "SURPRISING_RESULTS.md"
+SELECTION_JSON = "selection.json"
+JUDGE_COMPARISON_JSON = "judge_comparison.json"  # inside a run directory
+
+
+class RankRow(msgspec.Struct, kw_only=True):
+    """One model in one ranking. `rank` is 1 + the number of models whose CI lies wholly
+    above this one's, so models with overlapping intervals share a rank (a tie)."""
+
+    model: str
+    rank: int
+    mean: float  # 0-100
+    ci_low: float
+    ci_high: float
+    n: int
+    tied_with: list[str] = msgspec.field(default_factory=list)
+
+
+class Rankings(msgspec.Struct, kw_only=True):
+    generated_at: str
+    score_source: str  # how a record became a 0-100 score, stated for the reader
+    confidence: float = 0.95
+    bootstrap_samples: int = 1000
+    overall: list[RankRow] = msgspec.field(default_factory=list)
+    by_category: dict[str, list[RankRow]] = msgspec.field(default_factory=dict)
+
+
+class WeightChange(msgspec.Struct, kw_only=True):
+    model: str
+    category: str
+    old: float | None  # None: first observation of this (model, category)
+    new: float
+    observed: float  # the new evidence (mean score / 100) the EMA moved towards
+    applied: bool  # False when the change was under the threshold
+
+
+class WeightsVersion(msgspec.Struct, kw_only=True):
+    version: int
+    updated_at: str
+    runs: list[str]  # run ids whose records were the evidence
+    changes: list[WeightChange] = msgspec.field(default_factory=list)
+
+
+class RoutingWeights(msgspec.Struct, kw_only=True):
+    """`<runs-dir>/routing_weights.json`: weights in [0, 1] per model per category."""
+
+    version: int = 0
+    updated_at: str = ""
+    learning_rate: float = 0.1
+    threshold: float = 0.10
+    weights: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)  # model -> category -> w
+    seen_runs: list[str] = msgspec.field(default_factory=list)
+    history: list[WeightsVersion] = msgspec.field(default_factory=list)
+
+
+class Surprise(msgspec.Struct, kw_only=True):
+    date: str
+    category: str
+    expected_leader: str
+    actual_leader: str
+    expected_score: float
+    actual_score: float
+    runs: list[str] = msgspec.field(default_factory=list)
+
+
+class ModelValue(msgspec.Struct, kw_only=True):
+    """One candidate in model selection."""
+
+    model: str  # OpenRouter-style id
+    overall: float  # 0-100
+    cost_per_m: float  # average $ per 1M tokens (mean of input and output prices)
+    value: float  # overall / (cost_per_m + 0.01)
+    context_window: int | None = None
+    availability: float | None = None  # measured success rate, None = never measured
+    measured_score: float | None = None  # fleetbench's own 0-100 score, None = never measured
+    final: float = 0.0  # the weighted selection score the picks are made on
+    eligible: bool = True
+    note: str = ""
+
+
+class Pick(msgspec.Struct, kw_only=True):
+    slot: str  # MIN | DEFAULT | MAX
+    model: str | None
+    reason: str
+
+
+class Selection(msgspec.Struct, kw_only=True):
+    generated_at: str
+    benchmarks_file: str
+    weights: dict[str, float]
+    caps: dict[str, float]
+    picks: list[Pick] = msgspec.field(default_factory=list)
+    table: list[ModelValue] = msgspec.field(default_factory=list)
+
+
+class BenchJudgeRow(msgspec.Struct, kw_only=True):
+    judge: str
+    n_items: int
+    consistency: float | None  # share of items whose repeated verdicts agree
+    error_rate: float | None  # unparseable or failed judge calls / all judge calls
+    mean_latency_ms: float | None
+
+
+class ProductionJudgeRow(msgspec.Struct, kw_only=True):
+    judge: str
+    n: int
+    errors: int
+    accuracy: float | None
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    avg_latency_ms: float | None
+    tp: int = 0
+    fp: int = 0
+    tn: int = 0
+    fn: int = 0
+
+
+class ModelRun(msgspec.Struct, kw_only=True):
+    """One combination of a sweep, as seed 002's `model_runs[]`."""
+
+    generation_model: str
+    judge_model: str
+    production_judge_model: str
+    judge_eval_mode: str
+    metrics: dict[str, float | None] = msgspec.field(default_factory=dict)
+
+
+class JudgeComparison(msgspec.Struct, kw_only=True):
+    """`<run-dir>/judge_comparison.json`: comparable only with the same dataset and flags."""
+
+    run_id: str
+    dataset: str
+    dataset_hash: str
+    flags: dict[str, str | int | float | bool | None]
+    bench_judges: list[BenchJudgeRow] = msgspec.field(default_factory=list)
+    production_judges: list[ProductionJudgeRow] = msgspec.field(default_factory=list)
+    model_runs: list[ModelRun] = msgspec.field(default_factory=list)

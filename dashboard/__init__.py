@@ -1,0 +1,1 @@
+"""Offline HTML dashboard over the archive and the calibration files."""
