@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from calibration.settings import CalibrationSettings
 from harness.errors import InputError
@@ -42,6 +42,21 @@ class ProviderSettings(BaseModel):
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
 
+class ToolUseSettings(BaseModel):
+    """Tier thresholds of the `tool-use` phase, on a model's best prompt variant's accuracy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tier1_min: float = Field(default=0.8, ge=0, le=1, description="tier 1 (capable) at or above")
+    tier2_min: float = Field(default=0.3, ge=0, le=1, description="tier 2 (partial) at or above")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ToolUseSettings:
+        if self.tier2_min > self.tier1_min:
+            raise ValueError("tier2_min must not exceed tier1_min")
+        return self
+
+
 class FleetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +69,7 @@ class FleetConfig(BaseModel):
     repeat: int = Field(default=1, ge=1)
     preflight: PreflightThresholds = Field(default_factory=PreflightThresholds,
                                            description="resource hygiene before runs on Ollama servers")
+    tool_use: ToolUseSettings = Field(default_factory=ToolUseSettings)
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings,
                                              description="rubric, judges, EMA weights, model selection")
 

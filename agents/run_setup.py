@@ -47,7 +47,8 @@ class RunSpec:
     def to_manifest(self) -> dict[str, Any]:
         return {"suites": self.suites, "phases": self.phases, "models": self.models,
                 "limit": self.limit, "repeat": self.repeat,
-                "config_path": str(self.config_path) if self.config_path else None,
+                # absolute: the collector (another process, maybe another cwd) reloads it
+                "config_path": str(self.config_path.resolve()) if self.config_path else None,
                 "concurrency": self.concurrency, "workers": self.workers,
                 "only_keys": [list(k) for k in self.only_keys] if self.only_keys is not None else None,
                 "stage_models": self.stage_models, "options": self.options}
@@ -158,7 +159,7 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
                                          f"(known: {', '.join(sorted(known))})")
     models, warnings = canonical_models(models, catalogue)
     phase_names = spec.phases or DEFAULT_ORDER
-    phases = {name: make_phase(name) for name in dict.fromkeys(phase_names)}
+    phases = {name: make_phase(name, config) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat,
                       options={**spec.options, "models_explicit": bool(spec.models), "stage_models": {
                           stage: [str(m) for m in parse_models(names)] for stage, names in spec.stage_models.items()}})

@@ -31,6 +31,11 @@ DEFAULT_RUNS_DIR = Path("runs")
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
 
 
+def phase_options(**given: str | bool | None) -> dict[str, object]:
+    """CLI phase flags as `RunSpec.options` (the phases validate them and name the flag)."""
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @app.command("run")
 @input_errors_exit_2
 def run_command(
@@ -49,8 +54,18 @@ def run_command(
     context_models: Annotated[list[str] | None, typer.Option(help="stages: context-summary candidates")] = None,
     retrieval_models: Annotated[list[str] | None, typer.Option(help="stages: retrieval-brief candidates")] = None,
     execution_models: Annotated[list[str] | None, typer.Option(help="stages: execution-plan candidates")] = None,
+    context_lengths: Annotated[str | None, typer.Option(
+        help="long-context: filler sizes, e.g. 2k,8k,32k or 1500,4096")] = None,
+    long_context_items: Annotated[str | None, typer.Option(
+        help="long-context: suite item ids to stress (default router-json,nested-json,command-only,bullet-list)")
+    ] = None,
+    tool_mode: Annotated[str | None, typer.Option(help="tool-use: native, prompt or auto (per provider)")] = None,
+    variants: Annotated[str | None, typer.Option(
+        help="tool-use: prompt variants, e.g. baseline,few-shot,xml-tools,step-by-step")] = None,
+    calibrate: Annotated[bool, typer.Option(
+        "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
 ) -> None:
-    """Plan, run every phase as its own subagent, archive and aggregate."""
+    """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
     if address is None:
         # a local Ray binds to loopback only; must be set before ray is first imported
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -64,7 +79,9 @@ def run_command(
                    repeat=repeat, config_path=config, concurrency=concurrency, workers=workers,
                    stage_models={stage: names for stage, names in (
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),
-                       ("execution-plan", execution_models)) if names})
+                       ("execution-plan", execution_models)) if names},
+                   options=phase_options(context_lengths=context_lengths, long_context_items=long_context_items,
+                                         tool_mode=tool_mode, variants=variants, calibrate=calibrate))
     result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
     print_run_result(out, result)
 

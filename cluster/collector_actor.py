@@ -12,9 +12,11 @@ from typing import Any
 
 import ray
 
+from agents.config import FleetConfig, load_config
 from agents.phases import make_phase
 from archive.store import RunDir
 from archive.summary_md import render_run_summary
+from harness.errors import InputError
 from harness.logs import EventLog
 from harness.records import CallRecord, RecordKey
 from harness.redact import default_redactor
@@ -66,14 +68,25 @@ class Collector:
     def log_event(self, event: str, fields: dict[str, Any]) -> None:
         self._events.emit(event, **fields)
 
+    def _run_config(self, manifest: dict[str, Any]) -> FleetConfig:
+        """The run's own config (thresholds shape its summary); defaults if it is gone."""
+        request = manifest.get("request")
+        path = request.get("config_path") if isinstance(request, dict) else None
+        try:
+            return load_config(Path(path) if path else None)
+        except InputError as exc:
+            self._events.emit("config_unreadable_at_finalize", error=str(exc))
+            return FleetConfig()
+
     def finalize(self, status: str) -> str:
         """Write summary.md and mark the manifest; returns the summary's path."""
         manifest = self._run.read_manifest()
         manifest["status"] = status
+        config = self._run_config(manifest)
         sections = {}
         artifacts: list[str] = []
         for phase_name in sorted({r.phase for r in self._records}):
-            phase = make_phase(phase_name)
+            phase = make_phase(phase_name, config)
             sections[phase_name] = phase.summary_section
             artifacts += phase.write_artifacts(self._run.path, [r for r in self._records if r.phase == phase_name])
         summary = render_run_summary(manifest, self._records, sections=sections)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
 from agents.phases.long_context import LongContextPhase
@@ -25,12 +26,14 @@ PHASES: dict[str, type[Phase]] = {
 DEFAULT_ORDER: list[str] = ["baseline", "codex-retry", "claude-runs", "long-context", "tool-use", "streaming-ttft"]
 
 
-def make_phase(name: str) -> Phase:
+def make_phase(name: str, config: FleetConfig | None = None) -> Phase:
     try:
-        return PHASES[name]()
+        phase = PHASES[name]()
     except KeyError:
         known = ", ".join(sorted(PHASES))
         raise InputError("--phase", f"unknown phase {name!r} (known: {known})") from None
+    phase.configure(config if config is not None else FleetConfig())
+    return phase
 
 
 __all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase"]

@@ -37,6 +37,10 @@ class Phase:
     name: str = ""
     description: str = ""
 
+    def configure(self, config: FleetConfig) -> None:
+        """Take policy from the config (thresholds...). Called before `plan` and by the
+        collector before `summary_section`, which has no plan context."""
+
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         raise NotImplementedError
 

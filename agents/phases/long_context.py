@@ -47,7 +47,7 @@ def length_label(tokens: int) -> str:
 def parse_length(value: object) -> int:
     """An option value (2048, "2048", "8k") as tokens; "k" means 1024 like the labels."""
     if isinstance(value, bool):
-        raise InputError("context_lengths", f"not a token count: {value!r}")
+        raise InputError("--context-lengths", f"not a token count: {value!r}")
     if isinstance(value, int):
         tokens = value
     else:
@@ -55,9 +55,9 @@ def parse_length(value: object) -> int:
         try:
             tokens = int(float(text[:-1]) * 1024) if text.endswith("k") else int(text)
         except ValueError:
-            raise InputError("context_lengths", f"not a token count: {value!r}") from None
+            raise InputError("--context-lengths", f"not a token count: {value!r}") from None
     if tokens < 64:
-        raise InputError("context_lengths", f"context length {tokens} is too small (minimum 64)")
+        raise InputError("--context-lengths", f"context length {tokens} is too small (minimum 64)")
     return tokens
 
 
@@ -111,7 +111,7 @@ class LongContextPhase(Phase):
 
     def _choose(self, ctx: PlanContext) -> list[_Chosen]:
         wanted_opt = ctx.options.get("long_context_items")
-        wanted = ([str(v).strip() for v in _as_list(wanted_opt, "long_context_items")]
+        wanted = ([str(v).strip() for v in _as_list(wanted_opt, "--long-context-items")]
                   if wanted_opt is not None else list(DEFAULT_ITEMS))
         found: dict[str, _Chosen] = {}
         for loaded in ctx.suites:
@@ -120,7 +120,7 @@ class LongContextPhase(Phase):
                     found[it.id] = _Chosen.of(it, loaded)
         missing = [w for w in wanted if w not in found]
         if wanted_opt is not None and missing:
-            raise InputError("long_context_items", f"no suite item with id {', '.join(missing)}")
+            raise InputError("--long-context-items", f"no suite item with id {', '.join(missing)}")
         chosen = [found[w] for w in wanted if w in found]
         if not chosen:  # a suite without the default items: take its first items instead
             for loaded in ctx.suites:
@@ -143,7 +143,7 @@ class LongContextPhase(Phase):
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         lengths_opt = ctx.options.get("context_lengths")
-        lengths = ([parse_length(v) for v in _as_list(lengths_opt, "context_lengths")]
+        lengths = ([parse_length(v) for v in _as_list(lengths_opt, "--context-lengths")]
                    if lengths_opt is not None else list(DEFAULT_LENGTHS))
         items: list[WorkItem] = []
         for chosen in self._choose(ctx):

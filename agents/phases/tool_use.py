@@ -18,9 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import load_suite
+from harness.errors import InputError
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.seam import ProviderResponse
@@ -132,21 +134,38 @@ class ToolUsePhase(Phase):
     description = "function calling (BFCL-style AST scoring) per model x prompt variant, with failure modes"
 
     PROMPT_MODE_PROVIDERS: frozenset[str] = frozenset({"local", "ollama"})
-    TIER1_MIN = 0.8
-    TIER2_MIN = 0.3
+    tier1_min = 0.8
+    tier2_min = 0.3
     RESAMPLES = 1000
     SEED = 0
+
+    def configure(self, config: FleetConfig) -> None:
+        self.tier1_min = config.tool_use.tier1_min
+        self.tier2_min = config.tool_use.tier2_min
 
     def mode_for(self, model: ModelRef, ctx: PlanContext) -> str:
         forced = ctx.options.get("tool_mode")
         if forced in ("native", "prompt"):
             return str(forced)
+        if forced not in (None, "auto"):
+            raise InputError("--tool-mode", f"expected native, prompt or auto, got {forced!r}")
         return "prompt" if model.provider in self.PROMPT_MODE_PROVIDERS else "native"
 
+    @staticmethod
+    def _variants(option: object) -> list[str]:
+        """The prompt variants asked for (a list or "a,b"), in their canonical order."""
+        if option is None:
+            return list(VARIANTS)
+        wanted = [v.strip() for v in option.split(",")] if isinstance(option, str) else \
+            [str(v).strip() for v in option] if isinstance(option, (list, tuple)) else None
+        if not wanted or any(v not in VARIANTS for v in wanted):
+            raise InputError("--variants", f"expected a comma list of {', '.join(VARIANTS)}, got {option!r}")
+        return [v for v in VARIANTS if v in wanted]
+
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
+        self.configure(ctx.config)
         items: list[WorkItem] = []
-        variants = ctx.options.get("variants")
-        chosen_variants = [v for v in VARIANTS if not isinstance(variants, list) or v in variants]
+        chosen_variants = self._variants(ctx.options.get("variants"))
         suites = ctx.suites
         if not any(i.tools for loaded in suites for i in loaded.suite.items):
             suites = [load_suite("tool_use")]  # the run's suites have no tool items: use ours
@@ -254,13 +273,13 @@ class ToolUsePhase(Phase):
         return "\n".join(lines)
 
     def tier(self, best_accuracy: float) -> int:
-        if best_accuracy >= self.TIER1_MIN:
+        if best_accuracy >= self.tier1_min:
             return 1
-        return 2 if best_accuracy >= self.TIER2_MIN else 3
+        return 2 if best_accuracy >= self.tier2_min else 3
 
     def _tier_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
         names = {1: "capable", 2: "partial", 3: "incapable"}
-        lines = [f"**Tool-use tier** (1: best variant >= {self.TIER1_MIN:.0%}, 2: >= {self.TIER2_MIN:.0%}, 3: below)",
+        lines = [f"**Tool-use tier** (1: best variant >= {self.tier1_min:.0%}, 2: >= {self.tier2_min:.0%}, 3: below)",
                  "", "| model | best variant | best accuracy | tier |", "|---|---|---:|---|"]
         for model, by_variant in sorted(outcome.items()):
             accuracy = {v: sum(o.values()) / len(o) for v, o in by_variant.items() if o}

@@ -68,6 +68,28 @@ def test_summary_tables_and_tiers() -> None:
     assert ToolUsePhase().summary_section([]) is None
 
 
+def test_tier_thresholds_come_from_config() -> None:
+    from agents.config import ToolUseSettings
+    from agents.phases import make_phase
+
+    records = [_record("sim/half", "baseline", f"i{n}", n < 5) for n in range(10)]
+    strict = make_phase("tool-use", FleetConfig(tool_use=ToolUseSettings(tier1_min=0.9, tier2_min=0.6)))
+    lenient = make_phase("tool-use", FleetConfig(tool_use=ToolUseSettings(tier1_min=0.5, tier2_min=0.1)))
+    strict_text, lenient_text = strict.summary_section(records), lenient.summary_section(records)
+    assert strict_text is not None and lenient_text is not None
+    assert "| sim/half | baseline | 50.0% | 3 (incapable) |" in strict_text and ">= 90%" in strict_text
+    assert "| sim/half | baseline | 50.0% | 1 (capable) |" in lenient_text
+
+
+def test_variants_option_selects_and_orders_variants() -> None:
+    suite = load_suite("tool_use")
+    ctx = PlanContext(suites=[suite], models=[ModelRef.parse("sim/a")], config=FleetConfig(),
+                      options={"variants": "step-by-step,baseline"})
+    items = ToolUsePhase().plan(ctx)
+    assert {i.variant for i in items} == {"baseline", "step-by-step"}
+    assert len(items) == 2 * len(suite.suite.items)
+
+
 async def test_end_to_end_good_passes_and_hallucinating_is_classified() -> None:
     weather: dict[str, Any] = {"city": "Paris", "unit": "celsius"}
     sim_config = SimConfig(models={

@@ -82,3 +82,23 @@ def test_preflight_refusal_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "preflight refused local" in result.output and "free on the archive volume" in result.output
     assert not runs.exists() or not any(runs.rglob("*"))
+
+
+@pytest.mark.parametrize("args, flag, words", [
+    (["--phase", "tool-use", "--variants", "baseline,psychic"], "--variants", "psychic"),
+    (["--phase", "tool-use", "--tool-mode", "telepathy"], "--tool-mode", "telepathy"),
+    (["--phase", "long-context", "--context-lengths", "2k,tiny"], "--context-lengths", "tiny"),
+    (["--phase", "long-context", "--context-lengths", "10"], "--context-lengths", "too small"),
+    (["--phase", "long-context", "--long-context-items", "no-such-item"], "--long-context-items", "no-such-item"),
+])
+def test_bad_phase_flags_name_the_flag(tmp_path: Path, args: list[str], flag: str, words: str) -> None:
+    code, output = _invoke(tmp_path, *args)
+    assert code == 2, output
+    assert flag in output and words in output and "Traceback" not in output
+
+
+def test_bad_tier_thresholds_in_config(tmp_path: Path) -> None:
+    config = tmp_path / "fleet.yaml"
+    config.write_text("tool_use:\n  tier1_min: 0.2\n  tier2_min: 0.5\n")
+    code, output = _invoke(tmp_path, "--phase", "tool-use", "--config", str(config))
+    assert code == 2 and "fleet.yaml" in output and "tier2_min" in output
