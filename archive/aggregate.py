@@ -13,7 +13,7 @@ damaged old run must not stop the archive's summary from being written.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,7 +119,8 @@ def _lineage_success(lineage: Lineage) -> float | None:
 
 
 def render_aggregate_md(result: Aggregate, winners: list[CallRecord],
-                        sections: Mapping[str, SectionHook] | None = None) -> str:
+                        sections: Mapping[str, SectionHook] | None = None,
+                        extra: Sequence[str] = ()) -> str:
     lines = [
         "# Aggregate summary",
         "",
@@ -130,6 +131,7 @@ def render_aggregate_md(result: Aggregate, winners: list[CallRecord],
     ]
     parts = ["\n".join(lines)]
     parts.extend(phase_sections(winners, sections) if winners else ["No results recorded."])
+    parts.extend(extra)
     rows = ["| lineage (root run) | runs | records | success % | records supplied by run |",
             "|---|---:|---:|---:|---|"]
     for lin in result.lineages:
@@ -160,8 +162,12 @@ def _to_json(result: Aggregate) -> dict[str, Any]:
     }
 
 
-def aggregate(runs_dir: Path, sections: Mapping[str, SectionHook] | None = None) -> Aggregate:
-    """Read every run, resolve lineages, write both aggregate files atomically."""
+def aggregate(runs_dir: Path, sections: Mapping[str, SectionHook] | None = None,
+              extra_sections: Callable[[], Sequence[str]] | None = None) -> Aggregate:
+    """Read every run, resolve lineages, write both aggregate files atomically.
+
+    `extra_sections` runs after `aggregate.json` is written and before the markdown, so
+    sections computed from it (model selection reads availability there) are current."""
     store = RunStore(runs_dir)
     if not store.runs_dir.is_dir():
         raise InputError(str(runs_dir), "no such run archive directory")
@@ -176,5 +182,6 @@ def aggregate(runs_dir: Path, sections: Mapping[str, SectionHook] | None = None)
     result = Aggregate(runs=entries, lineages=lineages, overall=summarize(winners), unreadable=unreadable,
                        json_path=store.runs_dir / AGGREGATE_JSON, md_path=store.runs_dir / AGGREGATE_MD)
     atomic_write_text(result.json_path, json.dumps(_to_json(result), indent=2) + "\n")
-    atomic_write_text(result.md_path, render_aggregate_md(result, winners, sections))
+    extra = list(extra_sections()) if extra_sections is not None else []
+    atomic_write_text(result.md_path, render_aggregate_md(result, winners, sections, extra))
     return result

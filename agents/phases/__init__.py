@@ -10,6 +10,7 @@ from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from agents.phases.stages import StagesPhase
 from agents.phases.streaming_ttft import StreamingTTFTPhase
 from agents.phases.tool_use import ToolUsePhase
+from archive.summary_md import SectionHook
 from harness.errors import InputError
 
 PHASES: dict[str, type[Phase]] = {
@@ -36,4 +37,10 @@ def make_phase(name: str, config: FleetConfig | None = None) -> Phase:
     return phase
 
 
-__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase"]
+def section_hooks(config: FleetConfig | None = None) -> dict[str, SectionHook]:
+    """Every registered phase's own summary section, so the aggregate over all runs shows
+    the same per-phase tables (adherence by length, tool tiers...) as each run's summary."""
+    return {name: make_phase(name, config).summary_section for name in PHASES}
+
+
+__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase", "section_hooks"]
