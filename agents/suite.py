@@ -21,7 +21,7 @@ from suites import SUITES_DIR
 
 ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 _BARE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-NON_SUITE_FILES = frozenset({"simulator", "catalogue"})  # packaged YAML that is configuration, not a suite
+NON_SUITE_FILES = frozenset({"simulator", "catalogue", "judge_dataset", "public_benchmarks", "calibration"})  # packaged YAML that is configuration, not a suite
 
 
 class ItemDefaults(BaseModel):

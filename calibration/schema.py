@@ -152,3 +152,4 @@ class JudgeComparison(msgspec.Struct, kw_only=True):
     bench_judges: list[BenchJudgeRow] = msgspec.field(default_factory=list)
     production_judges: list[ProductionJudgeRow] = msgspec.field(default_factory=list)
     model_runs: list[ModelRun] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)  # e.g. models left out without access

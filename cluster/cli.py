@@ -168,7 +168,9 @@ def sim_serve(
 # register: calibrate
 # register: select
 # register: report
-# register: sweep
+from cluster.cli_sweep import register as register_sweep
+
+register_sweep(app)
 
 
 def main() -> None:

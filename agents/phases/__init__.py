@@ -5,6 +5,8 @@ from __future__ import annotations
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
+from agents.phases.judges import GenerationPhase, JudgeProductionPhase
+from agents.phases.judges_bench import JudgeBenchPhase
 from agents.phases.long_context import LongContextPhase
 from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from agents.phases.stages import StagesPhase
@@ -21,6 +23,10 @@ PHASES: dict[str, type[Phase]] = {
     StagesPhase.name: StagesPhase,
     LongContextPhase.name: LongContextPhase,
     StreamingTTFTPhase.name: StreamingTTFTPhase,
+    # the model lab (seed 002): run by `fleetbench sweep`; judge-bench needs a source run
+    GenerationPhase.name: GenerationPhase,
+    JudgeBenchPhase.name: JudgeBenchPhase,
+    JudgeProductionPhase.name: JudgeProductionPhase,
 }
 
 # with no --phase: the seed's order of priority (baseline, 2A, 2B, 3C, 4D, 5E)
