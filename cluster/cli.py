@@ -167,7 +167,10 @@ def sim_serve(
 # register: score
 # register: calibrate
 # register: select
-# register: report
+from cluster.cli_report import register as register_report
+
+register_report(app)
+
 from cluster.cli_sweep import register as register_sweep
 
 register_sweep(app)

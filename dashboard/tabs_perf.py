@@ -1,0 +1,125 @@
+"""The measurement tabs: Latency and TTFT, Long context, Tool use.
+
+Why these tables mirror the phases' summary sections: a reader moving between `summary.md`
+and the dashboard must find the same columns and the same numbers; the dashboard adds the
+plots and merges every archived run (lineage winners) instead of one.
+"""
+
+from __future__ import annotations
+
+from dashboard.html import DASH, cards, empty, num, para, pct, section, table
+from dashboard.model import DashboardData, LongContextRow
+from dashboard.svg import Bar, Line, Points, bar_chart, color_map, line_chart, scatter
+
+TIER_NAMES = {1: "capable", 2: "partial", 3: "incapable"}
+
+
+def latency(data: DashboardData) -> str:
+    lat = data.latency
+    colors = color_map(data.overview.models)
+    if not lat.rows:
+        return empty("latency", "fleetbench run")
+    parts = [para(f"Milliseconds over ok calls of the phases {', '.join(lat.phases)} (long-context has its "
+                  "own tab: long prompts inflate TTFT by design). TTFT counts from the request on the wire "
+                  "to the first chunk with content."),
+             table(("model", "ok calls", "TTFT p50", "TTFT p95", "E2E p50", "E2E p95", "ITL p50"),
+                   [[r.model, r.ok, num(r.ttft_p50_ms), num(r.ttft_p95_ms), num(r.e2e_p50_ms), num(r.e2e_p95_ms),
+                     num(r.itl_p50_ms)] for r in lat.rows])]
+    if lat.scatter:
+        parts.append(scatter([Points(model, pts, colors.get(model, "")) for model, pts in lat.scatter.items()],
+                             title="TTFT vs end-to-end latency (ok calls)", xlabel="TTFT ms", ylabel="E2E ms"))
+    with_ttft = [r for r in lat.rows if r.ttft_p50_ms is not None]
+    if with_ttft:
+        parts.append(bar_chart([Bar(r.model, r.ttft_p50_ms or 0.0, note=f"p95 {num(r.ttft_p95_ms)} ms", color=colors.get(r.model, ""))
+                                for r in with_ttft], title="TTFT p50 per model", unit="ms"))
+    if lat.streaming:
+        parts.append(section("Streaming TTFT labels", table(
+            ("model", "calls", "ok", "TTFT p50", "TTFT p95", "ITL p50", "E2E p50", "TTFT~E2E n", "r", "label"),
+            [[s.model, s.calls, s.ok, num(s.ttft_p50_ms), num(s.ttft_p95_ms), num(s.itl_p50_ms), num(s.e2e_p50_ms),
+              s.pairs, num(s.pearson_r, 2), ", ".join(s.labels)] for s in lat.streaming], text_cols=(9,)),
+            para("\"slow to start\": TTFT p50 > 0.5 x E2E p50; \"slow throughout\": ITL p50 > 50 ms; "
+                 "\"fast\" otherwise (the streaming-ttft phase's rule).")))
+    else:
+        parts.append(section("Streaming TTFT labels", empty("streaming labels",
+                                                            "fleetbench run --phase streaming-ttft")))
+    return "".join(parts)
+
+
+def _lc_lines(rows: list[LongContextRow], labels: list[str], metric: str, colors: dict[str, str]) -> list[Line]:
+    models = sorted({r.model for r in rows})
+    lines: list[Line] = []
+    for model in models:
+        by_label = {r.label: r for r in rows if r.model == model}
+        values: list[float | None] = []
+        for label in labels:
+            row = by_label.get(label)
+            value = getattr(row, metric) if row is not None else None
+            values.append(100 * value if metric == "adherence" and value is not None else value)
+        lines.append(Line(model, values, colors.get(model, "")))
+    return lines
+
+
+def long_context(data: DashboardData) -> str:
+    rows = data.long_context
+    if not rows:
+        return empty("long context", "fleetbench run --phase long-context")
+    labels = [label for _, label in sorted({(r.context_tokens, r.label) for r in rows})]
+    colors = color_map(data.overview.models)
+    overflow = sum(r.context_overflow for r in rows)
+    parts = [para("The item's own strict constraints behind filler of each length; latency in ms over ok calls; "
+                  "a length beyond a model's window shows as context_overflow (a result, not a skip)."),
+             cards([("context lengths", ", ".join(labels)), ("context_overflow", str(overflow))]),
+             table(("model", "context", "calls", "ok", "adherence", "TTFT p50", "TTFT p95", "E2E p50", "E2E p95",
+                    "context_overflow", "other errors"),
+                   [[r.model, r.label, r.calls, r.ok, pct(r.adherence), num(r.ttft_p50_ms), num(r.ttft_p95_ms),
+                     num(r.e2e_p50_ms), num(r.e2e_p95_ms), r.context_overflow, r.other_errors] for r in rows],
+                   numeric_from=2),
+             '<div class="charts">',
+             line_chart(_lc_lines(rows, labels, "adherence", colors), labels, title="format adherence by context length",
+                        ylabel="adherence %", max_value=100.0),
+             line_chart(_lc_lines(rows, labels, "ttft_p50_ms", colors), labels, title="TTFT p50 by context length",
+                        ylabel="ms"),
+             line_chart(_lc_lines(rows, labels, "e2e_p50_ms", colors), labels, title="E2E p50 by context length",
+                        ylabel="ms"),
+             "</div>"]
+    return "".join(parts)
+
+
+def tool_use(data: DashboardData) -> str:
+    tu = data.tool_use
+    if not tu.rows:
+        return empty("tool use", "fleetbench run --phase tool-use")
+    models = sorted({r.model for r in tu.rows})
+    variants = list(dict.fromkeys(r.variant for r in tu.rows))
+    cell = {(r.model, r.variant): r for r in tu.rows}
+    matrix: list[list[object]] = []
+    for model in models:
+        row: list[object] = [model]
+        for v in variants:
+            c = cell.get((model, v))
+            row.append(DASH if c is None or c.pass_rate is None else f"{pct(c.pass_rate)} ({c.passed}/{c.scored})")
+        matrix.append(row)
+    parts = [para("Pass rate = calls whose tool calls matched the expected calls (BFCL-style AST check) over "
+                  "scored calls; calls that failed before answering are counted apart."),
+             section("Pass rate per model x prompt variant", table(("model", *variants), matrix)),
+             table(("model", "variant", "mode", "scored", "passed", "pass rate", "failed calls"),
+                   [[r.model, r.variant, ", ".join(r.modes) or DASH, r.scored, r.passed, pct(r.pass_rate), r.errors]
+                    for r in tu.rows], numeric_from=3)]
+    colors = color_map(data.overview.models)
+    bars = [Bar(f"{r.model} · {r.variant}", 100 * r.pass_rate, note=f"{r.passed}/{r.scored}",
+                color=colors.get(r.model, "")) for r in tu.rows if r.pass_rate is not None]
+    if bars:
+        parts.append(bar_chart(bars, title="pass rate per model x prompt variant", unit="%", max_value=100.0))
+    classes = list(dict.fromkeys(k for counts in tu.failures.values() for k in counts))
+    if classes:
+        parts.append(section("Failure modes", table(
+            ("model", *classes), [[m, *[tu.failures.get(m, {}).get(k, 0) for k in classes]] for m in models])))
+    else:
+        parts.append(section("Failure modes", para("No failed tool calls among the scored calls.")))
+    if tu.tiers:
+        parts.append(section("Tiers", para(f"Tier 1 (capable): best variant >= {tu.tier1_min:.0%}; tier 2 "
+                                           f"(partial): >= {tu.tier2_min:.0%}; tier 3 (incapable): below."),
+                             table(("model", "best variant", "best pass rate", "tier"),
+                                   [[t.model, t.best_variant, pct(t.best_rate), f"{t.tier} ({TIER_NAMES[t.tier]})"]
+                                    for t in tu.tiers], numeric_from=2)))
+    return "".join(parts)
