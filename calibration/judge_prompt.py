@@ -6,9 +6,10 @@ but makes its reply harder to parse, so the JSON must come last and the parser t
 last verdict object. Why a stated score threshold: a verdict that contradicts its own
 score ("score 2, good") is then a detectable inconsistency, not a matter of taste.
 
-Structured output: `harness.seam.CallRequest` has no response-format field yet, so judges
-are prompt-only for now and every reply goes through `judge_parse`; `JUDGE_JSON_SCHEMA`
-is the schema to send once the seam can carry it.
+Structured output: judge requests carry `judge_schema(mode)` as `CallRequest.response_schema`;
+providers that constrain output natively (OpenAI, Responses, Ollama and the embedded models)
+then cannot reply outside it, the others follow the prompt. Every reply still goes through
+`judge_parse`: a schema is a request, not a guarantee.
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ JUDGE_JSON_SCHEMA: dict[str, Any] = {
     "required": ["score", "verdict"],
     "additionalProperties": False,
 }
+
+
+def judge_schema(mode: JudgeMode) -> dict[str, Any]:
+    """The reply's JSON Schema, strict-mode compatible (every property required): `reasoned`
+    puts `reasoning` first so a constrained model still thinks before it scores."""
+    props = JUDGE_JSON_SCHEMA["properties"]
+    keys = ["reasoning", "score", "verdict"] if mode == "reasoned" else ["score", "verdict"]
+    return {"type": "object", "properties": {k: props[k] for k in keys}, "required": keys,
+            "additionalProperties": False}
 
 
 @dataclass(frozen=True, slots=True)

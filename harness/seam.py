@@ -32,6 +32,18 @@ class CallRequest(msgspec.Struct, kw_only=True):
     stream: bool = True
     timeout_s: float = 60.0
     tools: list[dict[str, Any]] | None = None
+    # A JSON Schema the reply must follow. Adapters whose provider constrains output natively
+    # (OpenAI json_schema, Responses text.format, Ollama `format`) send it; the others leave
+    # it to the prompt. Either way the caller still parses and validates the reply.
+    response_schema: dict[str, Any] | None = None
+
+
+def strict_schema_ok(schema: dict[str, Any]) -> bool:
+    """OpenAI's strict mode needs every property required and no extra properties; a
+    schema that is not so is sent non-strict (a hint) rather than rejected by the API."""
+    props = schema.get("properties")
+    return (schema.get("type") == "object" and schema.get("additionalProperties") is False
+            and isinstance(props, dict) and set(schema.get("required") or []) == set(props))
 
 
 class ProviderResponse(msgspec.Struct, kw_only=True):
@@ -55,6 +67,7 @@ class Capabilities(msgspec.Struct, kw_only=True, frozen=True):
     streaming: bool = True
     tools: bool = False
     reasoning: bool = False
+    structured_output: bool = False  # honours CallRequest.response_schema natively
 
 
 class ProviderAPI(ABC):

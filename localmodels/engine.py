@@ -40,6 +40,9 @@ class Options:
     top_k: int = 40
     top_p: float = 0.9
     stop: tuple[str, ...] = ()
+    # Ollama's `format`: a JSON Schema (as JSON text) or "json"; decoding is then constrained
+    # by a llama.cpp grammar, so the reply is valid JSON of that shape by construction.
+    json_format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class Engine:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._loaded: dict[str, Loaded] = {}
         self._lock = threading.Lock()  # guards `_loaded` between the worker and the loop
+        self._grammars: dict[str, Any] = {}
 
     def loaded(self) -> list[Loaded]:
         with self._lock:
@@ -223,6 +227,21 @@ class Engine:
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the waiting request
             put(exc)
 
+    def _grammar(self, json_format: str | None) -> Any:
+        """A (cached) grammar for Ollama's `format`; None when the request set none."""
+        if json_format is None:
+            return None
+        from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+        with self._lock:
+            cached = self._grammars.get(json_format)
+        if cached is None:
+            cached = (LlamaGrammar.from_string(JSON_GBNF, verbose=False) if json_format == "json"
+                      else LlamaGrammar.from_json_schema(json_format, verbose=False))
+            with self._lock:
+                self._grammars[json_format] = cached
+        return cached
+
     def _generate(self, spec: ModelSpec, prompt: str | None, messages: list[Message] | None,
                   options: Options, put: Any, cancel: threading.Event) -> None:
         if cancel.is_set():
@@ -254,7 +273,8 @@ class Engine:
             reason = "length"
         else:
             for token in llama.generate(tokens, temp=options.temperature, top_k=options.top_k,
-                                        top_p=options.top_p, repeat_penalty=1.0):
+                                        top_p=options.top_p, repeat_penalty=1.0,
+                                        grammar=self._grammar(options.json_format)):
                 if cancel.is_set():
                     return
                 if t_first is None:

@@ -50,7 +50,11 @@ def _options(body: dict[str, Any], spec: ModelSpec) -> Options:
     stop = raw.get("stop")
     stops = tuple(str(s) for s in stop) if isinstance(stop, list) else ((str(stop),) if stop else ())
     num_predict = raw.get("num_predict")
+    fmt = body.get("format")
+    if fmt not in (None, "", "json") and not isinstance(fmt, dict):
+        raise TypeError("format must be \"json\" or a JSON Schema object")
     return Options(
+        json_format=json.dumps(fmt, sort_keys=True) if isinstance(fmt, dict) else (fmt or None),
         num_predict=int(num_predict) if num_predict is not None else None,
         temperature=float(raw["temperature"]) if raw.get("temperature") is not None else 0.8,
         top_k=int(raw.get("top_k") or 40), top_p=float(raw.get("top_p") or 0.9),

@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+import msgspec
+
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
 from archive.summary_md import fmt_ms, fmt_pct
 from calibration.judge_dataset import LoadedJudgeDataset, load_judge_dataset
 from calibration.judge_metrics import GENERATION_PHASE, PRODUCTION_PHASE, production_row
 from calibration.judge_parse import verdict_fields
-from calibration.judge_prompt import JudgeMode, check_mode, judge_prompt
+from calibration.judge_prompt import JudgeMode, check_mode, judge_prompt, judge_schema
 from harness.errors import InputError
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
@@ -79,6 +81,7 @@ def judge_work_item(phase: str, ctx: PlanContext, model: ModelRef, *, item_id: s
     request = build_request(model, prompt.user, system=prompt.system,
                             max_tokens=ctx.config.calibration.judge.max_tokens, temperature=0.0, stream=False,
                             timeout_s=ctx.config.timeout_for(model.provider))
+    request = msgspec.structs.replace(request, response_schema=judge_schema(mode))
     return WorkItem(phase=phase, item_id=item_id, model=str(model), variant=variant, category=category,
                     request=request, meta={**meta, "judge_mode": mode})
 

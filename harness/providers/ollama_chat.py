@@ -102,7 +102,7 @@ class OllamaProvider(ProviderAPI):
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False)
+        return Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True)
 
     def connection_key(self) -> str:
         return f"{self.provider}:{self.host}"
@@ -131,6 +131,8 @@ class OllamaProvider(ProviderAPI):
         }
         if request.tools:
             kwargs["tools"] = request.tools
+        if request.response_schema is not None:
+            kwargs["format"] = request.response_schema
         meta = _CallMeta(clock)
         token = _current.set(meta)
         try:

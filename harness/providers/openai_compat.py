@@ -29,7 +29,7 @@ from harness.providers.openai_errors import (
 )
 from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
-from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse
+from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse, strict_schema_ok
 from harness.timing import CallClock
 
 Transport = Literal["aiohttp", "httpx"]
@@ -64,7 +64,7 @@ class OpenAICompatProvider(ProviderAPI):
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False)
+        return Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True)
 
     def connection_key(self) -> str:
         return f"{self.provider}:{self._key_hash or 'nokey'}"
@@ -93,6 +93,10 @@ class OpenAICompatProvider(ProviderAPI):
             kwargs["temperature"] = request.temperature
         if request.tools:
             kwargs["tools"] = request.tools
+        if request.response_schema is not None:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "response", "schema": request.response_schema,
+                "strict": strict_schema_ok(request.response_schema)}}
         return kwargs
 
     async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:

@@ -32,7 +32,7 @@ from harness.providers.openai_errors import (
     body_text,
     in_stream_error,
 )
-from harness.seam import CallRequest, Capabilities, ProviderResponse
+from harness.seam import CallRequest, Capabilities, ProviderResponse, strict_schema_ok
 from harness.timing import CallClock
 
 EFFORTS = frozenset({"low", "medium", "high"})
@@ -109,7 +109,7 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
         self._responses = self._client.responses
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=True)
+        return Capabilities(streaming=True, tools=True, reasoning=True, structured_output=True)
 
     def _kwargs(self, request: CallRequest) -> dict[str, Any]:
         system = [m.content for m in request.messages if m.role == "system"]
@@ -128,6 +128,10 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
             kwargs["temperature"] = request.temperature
         if request.tools:
             kwargs["tools"] = [_responses_tool(t) for t in request.tools]
+        if request.response_schema is not None:
+            kwargs["text"] = {"format": {"type": "json_schema", "name": "response",
+                                         "schema": request.response_schema,
+                                         "strict": strict_schema_ok(request.response_schema)}}
         return kwargs
 
     async def _call_once(self, kwargs: dict[str, Any], clock: CallClock,

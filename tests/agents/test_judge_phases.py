@@ -217,3 +217,15 @@ def test_generation_asks_the_chosen_datasets_questions(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         GenerationPhase().plan(ctx(["sim/g"], judge_dataset=str(tmp_path / "missing.yaml")))
     assert "missing.yaml" in info.value.where
+
+
+def test_judge_requests_carry_the_reply_schema_of_their_mode() -> None:
+    from harness.seam import strict_schema_ok
+
+    direct = JudgeProductionPhase().plan(ctx(limit=1, production_judge_models="sim/a", consistency_runs=1))
+    reasoned = JudgeProductionPhase().plan(ctx(limit=1, production_judge_models="sim/a", consistency_runs=1,
+                                               judge_eval_mode="reasoned"))
+    d, r = direct[0].request.response_schema, reasoned[0].request.response_schema
+    assert d is not None and r is not None
+    assert d["required"] == ["score", "verdict"] and r["required"] == ["reasoning", "score", "verdict"]
+    assert strict_schema_ok(d) and strict_schema_ok(r)

@@ -151,3 +151,42 @@ async def test_over_context_is_context_overflow_via_provider(server: str) -> Non
     finally:
         await api.aclose()
     assert outcome.status == "error" and outcome.error_class == "context_overflow" and outcome.attempts == 1
+
+
+VERDICT_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["score", "verdict"],
+                  "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 10},
+                                 "verdict": {"type": "string", "enum": ["good", "bad"]}}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["smollm2-135m", "gemma3-270m"])
+@pytest.mark.parametrize("stream", [True, False])
+async def test_response_schema_constrains_the_embedded_models(server: str, model: str, stream: bool) -> None:
+    """Ollama's `format` becomes a llama.cpp grammar: even a 135M model answers in the shape."""
+    import json
+
+    api = OllamaProvider("local", server)
+    prompt = "Is 'Paris' a correct answer to 'What is the capital of France?' Rate it."
+    try:
+        request = CallRequest(model=model, messages=[Message(role="user", content=prompt)], max_tokens=48,
+                              stream=stream, timeout_s=60, response_schema=VERDICT_SCHEMA)
+        outcome = await execute_call(api, request, UnlimitedLimiter(), RetryPolicy(max_attempts=1),
+                                     holder="t", rng=random.Random(0))
+    finally:
+        await api.aclose()
+    assert outcome.status == "ok" and outcome.response is not None, outcome.error_message
+    reply = json.loads(outcome.response.text)
+    assert set(reply) == {"score", "verdict"} and reply["verdict"] in ("good", "bad")
+    assert isinstance(reply["score"], int)
+
+
+@pytest.mark.slow
+async def test_bad_format_is_a_400(server: str) -> None:
+    """The ollama client refuses such a format itself, so this goes over raw HTTP."""
+    import aiohttp
+
+    body = {"model": "smollm2-135m", "messages": QUESTION, "format": ["not", "a", "schema"],
+            "options": SHORT, "stream": False}
+    async with aiohttp.ClientSession() as session, session.post(f"{server}/api/chat", json=body) as resp:
+        assert resp.status == 400
+        assert "format" in (await resp.json())["error"]
