@@ -64,7 +64,7 @@ class Aggregate:
     md_path: Path
 
 
-def _read_run(run: RunDir) -> RunEntry:
+def read_run(run: RunDir) -> RunEntry:
     manifest = run.read_manifest()
     records = run.load_records()
     parent = manifest.get("parent_run")
@@ -175,7 +175,7 @@ def aggregate(runs_dir: Path, sections: Mapping[str, SectionHook] | None = None,
     unreadable: dict[str, str] = {}
     for run in store.list_runs():
         try:
-            entries.append(_read_run(run))
+            entries.append(read_run(run))
         except InputError as exc:
             unreadable[run.run_id] = str(exc)
     lineages, winners = build_lineages(entries)

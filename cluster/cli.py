@@ -165,7 +165,9 @@ def sim_serve(
 
 # Decision commands (issue 5): each cluster/cli_<name>.py exposes `register(app)`.
 # register: score
-# register: calibrate
+from cluster.cli_calibrate import register as register_calibrate
+
+register_calibrate(app)
 # register: select
 from cluster.cli_report import register as register_report
 
