@@ -168,7 +168,9 @@ def sim_serve(
 from cluster.cli_calibrate import register as register_calibrate
 
 register_calibrate(app)
-# register: select
+from cluster.cli_select import register as register_select
+
+register_select(app)
 from cluster.cli_report import register as register_report
 
 register_report(app)

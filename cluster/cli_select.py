@@ -1,0 +1,119 @@
+"""`fleetbench select` and `fleetbench route`: MIN/DEFAULT/MAX picks and the switch rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cluster.cli_common import input_errors_exit_2, out
+
+RunsDirOption = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
+
+
+def measured_outcomes(runs_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """(ok, error, skipped) per model over every phase of `aggregate.json`, if present."""
+    try:
+        data: dict[str, Any] = json.loads((runs_dir / "aggregate.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    out_: dict[str, tuple[int, int, int]] = {}
+    for row in data.get("overall", []):
+        ok, err, skip = out_.get(row["model"], (0, 0, 0))
+        out_[row["model"]] = (ok + int(row.get("ok", 0)), err + int(row.get("error", 0)),
+                              skip + int(row.get("skipped", 0)))
+    return out_
+
+
+def run_selection(runs_dir: Path, config: Path | None, benchmarks: Path | None,
+                  default_cap: float | None = None, max_cap: float | None = None) -> Any:
+    """Compute and write `<runs-dir>/selection.json`; used by the CLI and after each run."""
+    import msgspec
+
+    from agents.config import load_config
+    from archive.store import atomic_write_bytes
+    from calibration.benchmarks_data import DEFAULT_BENCHMARKS, load_benchmarks
+    from calibration.calibrate import _now
+    from calibration.schema import RANKINGS_JSON, SELECTION_JSON, Rankings
+    from calibration.selection import measured_by_model, select
+    from calibration.summary_md import read_struct
+    from harness.errors import InputError
+
+    if not runs_dir.is_dir():
+        raise InputError(str(runs_dir), "no such run archive directory")
+    settings = load_config(config).calibration.selection
+    path = benchmarks or DEFAULT_BENCHMARKS
+    measured = measured_by_model(read_struct(runs_dir / RANKINGS_JSON, Rankings), measured_outcomes(runs_dir))
+    selection = select(load_benchmarks(path), measured, settings, benchmarks_file=str(path), now=_now(),
+                       default_cap=default_cap, max_cap=max_cap)
+    atomic_write_bytes(runs_dir / SELECTION_JSON,
+                       msgspec.json.format(msgspec.json.encode(selection), indent=2) + b"\n")
+    return selection
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("select")
+    @input_errors_exit_2
+    def select_command(
+        runs_dir: RunsDirOption = Path("runs"),
+        benchmarks: Annotated[Path | None, typer.Option(help="public benchmark data YAML")] = None,
+        config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
+        default_cap: Annotated[float | None, typer.Option(help="DEFAULT price cap, $/1M tokens")] = None,
+        max_cap: Annotated[float | None, typer.Option(help="MAX price cap, $/1M tokens")] = None,
+    ) -> None:
+        """MIN (best free), DEFAULT (best value under a cap), MAX (best under a higher cap)."""
+        selection = run_selection(runs_dir, config, benchmarks, default_cap, max_cap)
+        table = Table(title=f"model selection ({selection.benchmarks_file})")
+        for col in ("model", "overall", "$/1M", "value", "availability", "measured", "final", "note"):
+            table.add_column(col)
+        for r in selection.table:
+            table.add_row(r.model, f"{r.overall:.1f}", f"{r.cost_per_m:.3f}", f"{r.value:.1f}",
+                          "-" if r.availability is None else f"{100 * r.availability:.0f}%",
+                          "-" if r.measured_score is None else f"{r.measured_score:.1f}", f"{r.final:.3f}",
+                          r.note or ("" if r.eligible else "ineligible"))
+        out.print(table)
+        for pick in selection.picks:
+            out.print(f"{pick.slot:8} {pick.model or '-':45} {pick.reason}")
+        out.print(f"wrote {runs_dir / 'selection.json'}")
+
+    @app.command("route")
+    @input_errors_exit_2
+    def route_command(
+        runs_dir: RunsDirOption = Path("runs"),
+        importance: Annotated[str, typer.Option(help="normal or critical")] = "normal",
+        complexity: Annotated[str, typer.Option(help="simple, medium or complex")] = "medium",
+        task_type: Annotated[str, typer.Option(help="free text, e.g. coding, summary")] = "",
+        previous_score: Annotated[float | None, typer.Option(help="last answer's score, 0-100")] = None,
+        rate_limited: Annotated[bool, typer.Option("--rate-limited", help="the default model is rate limited")] = False,
+        cost_concerns: Annotated[str, typer.Option(help="low or high")] = "low",
+        best: Annotated[bool, typer.Option("--best", help="the user asks for the best model")] = False,
+        prototyping: Annotated[bool, typer.Option("--prototyping", help="testing or prototyping")] = False,
+        config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    ) -> None:
+        """Which of MIN/DEFAULT/MAX for this task, and why."""
+        from agents.config import load_config
+        from calibration.routing import RouteRequest, route
+        from calibration.schema import SELECTION_JSON, Selection
+        from calibration.summary_md import read_struct
+        from harness.errors import InputError
+
+        for flag, value, allowed in (("--importance", importance, ("normal", "critical")),
+                                     ("--complexity", complexity, ("simple", "medium", "complex")),
+                                     ("--cost-concerns", cost_concerns, ("low", "high"))):
+            if value not in allowed:
+                raise InputError(flag, f"expected one of {', '.join(allowed)}, got {value!r}")
+        if previous_score is not None and not 0 <= previous_score <= 100:
+            raise InputError("--previous-score", f"must be 0-100, got {previous_score}")
+        selection = read_struct(runs_dir / SELECTION_JSON, Selection) or run_selection(runs_dir, config, None)
+        decision = route(selection, RouteRequest(
+            importance=importance, complexity=complexity, task_type=task_type, previous_score=previous_score,
+            rate_limited=rate_limited, cost_concerns=cost_concerns, best=best, prototyping=prototyping),
+            low_score=load_config(config).calibration.selection.low_score_threshold)
+        if as_json:
+            out.print_json(json.dumps({"slot": decision.slot, "model": decision.model, "reason": decision.reason}))
+        else:
+            out.print(f"{decision.slot}: {decision.model or '-'} ({decision.reason})")
