@@ -120,13 +120,19 @@ def retry_command(
 
 @app.command("aggregate")
 @input_errors_exit_2
-def aggregate_command(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
-    """Merge every archived run into AGGREGATE_SUMMARY.md and aggregate.json."""
-    from archive.aggregate import aggregate
+def aggregate_command(
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
+) -> None:
+    """Merge every archived run into AGGREGATE_SUMMARY.md and aggregate.json (with the phase
+    and decision sections; run `fleetbench calibrate` to refresh the decisions)."""
+    from agents.config import load_config
+    from agents.post_run import post_run
 
-    result = aggregate(runs_dir)
-    out.print(f"wrote {runs_dir / 'AGGREGATE_SUMMARY.md'} and {runs_dir / 'aggregate.json'} "
-              f"({len(result.lineages)} lineages)")
+    if not runs_dir.is_dir():
+        raise InputError(str(runs_dir), "no such run archive directory")
+    post_run(runs_dir, load_config(config), calibrate_now=False)
+    out.print(f"wrote {runs_dir / 'AGGREGATE_SUMMARY.md'} and {runs_dir / 'aggregate.json'}")
 
 
 @runs_app.command("list")

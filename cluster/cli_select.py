@@ -14,44 +14,13 @@ from cluster.cli_common import input_errors_exit_2, out
 RunsDirOption = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
 
 
-def measured_outcomes(runs_dir: Path) -> dict[str, tuple[int, int, int]]:
-    """(ok, error, skipped) per model over every phase of `aggregate.json`, if present."""
-    try:
-        data: dict[str, Any] = json.loads((runs_dir / "aggregate.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    out_: dict[str, tuple[int, int, int]] = {}
-    for row in data.get("overall", []):
-        ok, err, skip = out_.get(row["model"], (0, 0, 0))
-        out_[row["model"]] = (ok + int(row.get("ok", 0)), err + int(row.get("error", 0)),
-                              skip + int(row.get("skipped", 0)))
-    return out_
-
-
 def run_selection(runs_dir: Path, config: Path | None, benchmarks: Path | None,
                   default_cap: float | None = None, max_cap: float | None = None) -> Any:
-    """Compute and write `<runs-dir>/selection.json`; used by the CLI and after each run."""
-    import msgspec
-
     from agents.config import load_config
-    from archive.store import atomic_write_bytes
-    from calibration.benchmarks_data import DEFAULT_BENCHMARKS, load_benchmarks
-    from calibration.calibrate import _now
-    from calibration.schema import RANKINGS_JSON, SELECTION_JSON, Rankings
-    from calibration.selection import measured_by_model, select
-    from calibration.summary_md import read_struct
-    from harness.errors import InputError
+    from calibration.select_run import write_selection
 
-    if not runs_dir.is_dir():
-        raise InputError(str(runs_dir), "no such run archive directory")
-    settings = load_config(config).calibration.selection
-    path = benchmarks or DEFAULT_BENCHMARKS
-    measured = measured_by_model(read_struct(runs_dir / RANKINGS_JSON, Rankings), measured_outcomes(runs_dir))
-    selection = select(load_benchmarks(path), measured, settings, benchmarks_file=str(path), now=_now(),
-                       default_cap=default_cap, max_cap=max_cap)
-    atomic_write_bytes(runs_dir / SELECTION_JSON,
-                       msgspec.json.format(msgspec.json.encode(selection), indent=2) + b"\n")
-    return selection
+    return write_selection(runs_dir, load_config(config).calibration.selection, benchmarks,
+                           default_cap=default_cap, max_cap=max_cap)
 
 
 def register(app: typer.Typer) -> None:

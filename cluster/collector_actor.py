@@ -14,6 +14,7 @@ import ray
 
 from agents.config import FleetConfig, load_config
 from agents.phases import make_phase
+from agents.post_run import post_run
 from archive.store import RunDir
 from archive.summary_md import render_run_summary
 from harness.errors import InputError
@@ -78,8 +79,9 @@ class Collector:
             self._events.emit("config_unreadable_at_finalize", error=str(exc))
             return FleetConfig()
 
-    def finalize(self, status: str) -> str:
-        """Write summary.md and mark the manifest; returns the summary's path."""
+    def finalize(self, status: str, runs_dir: str | None = None) -> str:
+        """Write summary.md, mark the manifest, then (with `runs_dir`) merge the archive's
+        aggregate and calibrate unless the run said not to; returns the summary's path."""
         manifest = self._run.read_manifest()
         manifest["status"] = status
         config = self._run_config(manifest)
@@ -94,4 +96,11 @@ class Collector:
         self._run.update_manifest(status=status, records=len(self._records), artifacts=artifacts)
         self._events.emit("run_finalized", status=status, records=len(self._records),
                           duplicates_dropped=self._duplicates)
+        if runs_dir is not None:
+            request = manifest.get("request")
+            options = request.get("options") if isinstance(request, dict) else None
+            wanted = not (isinstance(options, dict) and options.get("calibrate") is False)
+            calibrate_now = wanted and config.calibration.ema.auto
+            notes = post_run(Path(runs_dir), config, calibrate_now=calibrate_now)
+            self._events.emit("aggregated", calibrated=calibrate_now, notes=notes)
         return str(self._run.summary_path)

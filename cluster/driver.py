@@ -21,7 +21,6 @@ from agents.preflight import RunRefused, check_ollama_servers
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.run_setup import PreparedRun, RunSpec, prepare_run
 from agents.sim_host import LocalModelsHost, SimHost
-from archive.aggregate import aggregate
 from archive.manifest import build_manifest
 from archive.run_id import new_run_id, validate_run_id
 from archive.store import RunDir, RunStore
@@ -209,8 +208,8 @@ class RunSession:
     def _finish(self, status: str) -> RunResult:
         counts = self.counts()
         self.progress.close(counts)
-        summary = Path(ray.get(self.collector.finalize.remote(status)))
-        aggregate(self.store.runs_dir)
+        # the collector merges the aggregate and calibrates (it is the archive's only writer)
+        summary = Path(ray.get(self.collector.finalize.remote(status, str(self.store.runs_dir))))
         return RunResult(self.run_id, self.run_dir.path, status, counts, summary, dict(self.restarts))
 
     def _stop_servers(self) -> None:
