@@ -170,7 +170,9 @@ def sim_serve(
 
 
 # Decision commands (issue 5): each cluster/cli_<name>.py exposes `register(app)`.
-# register: score
+from cluster.cli_score import register as register_score
+
+register_score(app)
 from cluster.cli_calibrate import register as register_calibrate
 
 register_calibrate(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.phases.baseline import BaselinePhase
+from agents.phases.calibration import CalibrationPhase
 from agents.phases.judges import GenerationPhase, JudgeProductionPhase
 from agents.phases.judges_bench import JudgeBenchPhase
 from agents.phases.long_context import LongContextPhase
@@ -23,6 +24,7 @@ PHASES: dict[str, type[Phase]] = {
     StagesPhase.name: StagesPhase,
     LongContextPhase.name: LongContextPhase,
     StreamingTTFTPhase.name: StreamingTTFTPhase,
+    CalibrationPhase.name: CalibrationPhase,  # seed 001's rubric-scored coding tasks
     # the model lab (seed 002): run by `fleetbench sweep`; judge-bench needs a source run
     GenerationPhase.name: GenerationPhase,
     JudgeBenchPhase.name: JudgeBenchPhase,
