@@ -94,8 +94,6 @@ class Collector:
         summary = render_run_summary(manifest, self._records, sections=sections)
         self._run.summary_path.write_text(summary, encoding="utf-8")
         self._run.update_manifest(status=status, records=len(self._records), artifacts=artifacts)
-        self._events.emit("run_finalized", status=status, records=len(self._records),
-                          duplicates_dropped=self._duplicates)
         if runs_dir is not None:
             request = manifest.get("request")
             options = request.get("options") if isinstance(request, dict) else None
@@ -103,4 +101,6 @@ class Collector:
             calibrate_now = wanted and config.calibration.ema.auto
             notes = post_run(Path(runs_dir), config, calibrate_now=calibrate_now)
             self._events.emit("aggregated", calibrated=calibrate_now, notes=notes)
+        self._events.emit("run_finalized", status=status, records=len(self._records),
+                          duplicates_dropped=self._duplicates)
         return str(self._run.summary_path)
