@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.constraints import Constraint
 from harness.errors import InputError
-from harness.yaml_input import YamlDocument, locate_line, read_yaml, validate_document
+from harness.yaml_input import check_unique_ids, read_yaml, validate_document
 from suites import SUITES_DIR
 
 ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -123,27 +123,11 @@ def resolve_suite_path(name_or_path: str) -> Path:
     return path
 
 
-def _check_duplicate_ids(doc: YamlDocument) -> None:
-    """Before validation, so the error points at both occurrences in the file."""
-    items = doc.data.get("items") if isinstance(doc.data, dict) else None
-    if not isinstance(items, list):
-        return
-    first: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        item_id: str = item["id"]
-        line = locate_line(doc.root, ("items", index, "id")) or 0
-        if item_id in first:
-            raise InputError(f"{doc.path}:{line}", f"duplicate item id {item_id!r} (first at line {first[item_id]})")
-        first[item_id] = line
-
-
 def load_suite(name_or_path: str | Path) -> LoadedSuite:
     """Resolve, parse and validate a suite; any problem is one `InputError` naming file:line."""
     path = resolve_suite_path(str(name_or_path))
     doc = read_yaml(path)
-    _check_duplicate_ids(doc)
+    check_unique_ids(doc, "items")
     suite = validate_document(doc, Suite)
     return LoadedSuite(suite=suite, path=path.resolve(), sha256=doc.sha256)
 

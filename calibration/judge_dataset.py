@@ -17,8 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import InputError
-from harness.yaml_input import YamlDocument, locate_line, read_yaml, validate_document
+from harness.yaml_input import check_unique_ids, read_yaml, validate_document
 from suites import SUITES_DIR
 
 Label = Literal["good", "bad"]
@@ -79,25 +78,10 @@ def dataset_hash(dataset: JudgeDataset) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _check_duplicate_ids(doc: YamlDocument) -> None:
-    """Before validation, so the error points at the second occurrence and names the first."""
-    items = doc.data.get("items") if isinstance(doc.data, dict) else None
-    if not isinstance(items, list):
-        return
-    first: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        line = locate_line(doc.root, ("items", index, "id")) or 0
-        if item["id"] in first:
-            raise InputError(f"{doc.path}:{line}", f"duplicate item id {item['id']!r} (first at line {first[item['id']]})")
-        first[item["id"]] = line
-
-
 def load_judge_dataset(path: Path | str | None = None) -> LoadedJudgeDataset:
     """Read and validate; every problem is one `InputError` naming file:line and field."""
     resolved = Path(path).expanduser() if path else DEFAULT_DATASET
     doc = read_yaml(resolved)
-    _check_duplicate_ids(doc)
+    check_unique_ids(doc, "items")
     dataset = validate_document(doc, JudgeDataset)
     return LoadedJudgeDataset(dataset=dataset, path=resolved.resolve(), dataset_hash=dataset_hash(dataset))

@@ -63,15 +63,18 @@ class ProviderCallError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
 class InputError(Exception):
     """Bad user input (suite, config, CLI value). The CLI prints `str(err)` and exits 2.
 
     `where` names the file and line or field, so the user can fix it without a traceback.
+    A plain exception, not a frozen dataclass: `contextlib` and Ray both set attributes
+    (`__traceback__`, `__cause__`) on exceptions they re-raise, which a frozen one refuses.
     """
 
-    where: str
-    message: str
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(where, message)
+        self.where = where
+        self.message = message
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"

@@ -33,11 +33,30 @@ class ConstraintResult(msgspec.Struct, kw_only=True):
 
 
 _FENCE_RE = re.compile(r"^\s*```")
+_FENCED_BLOCK_RE = re.compile(r"```[A-Za-z0-9_-]*\n(.*?)\n?```", re.DOTALL)
 _BULLET_RE = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+\S")
 _PROSE_START_RE = re.compile(
     r"^(?:here(?:'s| is| are)?|this|that|these|to |you |the |use |run |i |sure|note|it |first|then|"
     r"alternatively|explanation)\b", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[A-Za-z)][.!?]$")
+
+
+def _embedded_json(text: str) -> bool:
+    """Whether a fenced block, or the span from the first `{`/`[` to the last `}`/`]`, parses:
+    the answer is right but the format drifted, which users want told apart from broken JSON."""
+    fenced = _FENCED_BLOCK_RE.search(text)
+    candidates = [fenced.group(1)] if fenced else []
+    for opener, closer in ("{}", "[]"):
+        start, end = text.find(opener), text.rfind(closer)
+        if 0 <= start < end:
+            candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        return True
+    return False
 
 
 def _check_json(output: str, c: JsonConstraint) -> ConstraintResult:
@@ -47,6 +66,9 @@ def _check_json(output: str, c: JsonConstraint) -> ConstraintResult:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        if _embedded_json(text):
+            where = "code fence" if _FENCED_BLOCK_RE.search(text) else "prose"
+            return ConstraintResult(type=c.type, passed=False, detail=f"valid JSON wrapped in {where}")
         return ConstraintResult(type=c.type, passed=False,
                                 detail=f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     if c.json_schema is not None:

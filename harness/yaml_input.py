@@ -164,3 +164,25 @@ def validate_document(doc: YamlDocument, model: type[T]) -> T:
 def load_yaml_model(path: Path, model: type[T]) -> T:
     """Read and validate `path` as `model`; any problem is an `InputError` naming file:line."""
     return validate_document(read_yaml(path), model)
+
+
+def check_unique_ids(doc: YamlDocument, list_key: str, noun: str = "item") -> None:
+    """Refuse a repeated `id` under `doc.data[list_key]`, naming both lines.
+
+    Run before validation so even an otherwise invalid file reports the duplicate where it is;
+    ids key records and resume state, so two entries sharing one would silently merge.
+    """
+    entries = doc.data.get(list_key) if isinstance(doc.data, dict) else None
+    if not isinstance(entries, list):
+        return
+    first: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            continue
+        entry_id: str = entry["id"]
+        line = locate_line(doc.root, (list_key, index, "id")) or 0
+        if entry_id in first:
+            raise InputError(f"{doc.path}:{line}",
+                             f"{list_key}.{index}.id: duplicate {noun} id {entry_id!r} "
+                             f"(first at line {first[entry_id]})")
+        first[entry_id] = line

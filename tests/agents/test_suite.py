@@ -91,7 +91,7 @@ def test_wrong_type_reports_line_and_field(tmp_path: Path) -> None:
 def test_duplicate_id_reports_both_lines(tmp_path: Path) -> None:
     err = _error(_suite(tmp_path, VALID.replace("id: second", "id: first")))
     assert _line(err) == 8
-    assert err.message == "duplicate item id 'first' (first at line 3)"
+    assert err.message == "items.1.id: duplicate item id 'first' (first at line 3)"
 
 
 def test_bad_regex_names_field(tmp_path: Path) -> None:

@@ -96,7 +96,9 @@ async def test_high_effort_reasons_more_and_is_slower(sim: SimThread, provider: 
     assert truth_of(sim, high.response.request_id).reasoning_tokens == 400
     assert high.response.output_tokens == low.response.output_tokens == 8  # visible only
     assert low.ttft_ms is not None and high.ttft_ms is not None
-    assert high.ttft_ms - low.ttft_ms >= (400 - 20) * 0.5 * 0.9  # the brain's thinking time
+    # Lower bounds only: load can delay any call (the first one also opens the connection),
+    # but nothing can make the high-effort call think for less than 400 tokens x 0.5 ms.
+    assert high.ttft_ms >= 400 * 0.5 and high.ttft_ms > low.ttft_ms
 
 
 async def test_non_effort_variant_is_not_sent(sim: SimThread, provider: OpenAIResponsesProvider) -> None:

@@ -24,7 +24,9 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
     # spec, passing output, failing output, expected fragment of the failure detail
     ({"type": "json"}, ' {"a": 1}\n', '{"a": 1', "not valid JSON"),
     ({"type": "json", "schema": ROUTE_SCHEMA}, '{"route": "a"}', '{"route": "c"}', "schema: route"),
-    ({"type": "json"}, "[1, 2]", 'Here it is: {"a": 1}', "not valid JSON"),
+    ({"type": "json"}, "[1, 2]", 'Here it is: {"a": 1', "not valid JSON"),
+    ({"type": "json"}, "[1, 2]", 'Here it is: {"a": 1}', "valid JSON wrapped in prose"),
+    ({"type": "json"}, "[1, 2]", 'Sure:\n```json\n{"a": 1}\n```', "valid JSON wrapped in code fence"),
     ({"type": "contains", "values": ["Paris", "France"]}, "paris is in france", "Paris only", "missing 'France'"),
     ({"type": "contains", "values": ["x", "y"], "mode": "any"}, "only y", "neither", "none of"),
     ({"type": "contains", "values": ["Paris"], "case_sensitive": True}, "Paris", "paris", "missing"),
