@@ -17,11 +17,15 @@ from calibration.schema import RoutingWeights, WeightChange, WeightsVersion
 
 
 def ema_step(old: float, observed: float, learning_rate: float) -> float:
+    """One EMA step: move `learning_rate` of the way from `old` towards `observed`."""
     return old + learning_rate * (observed - old)
 
 
 def passes_threshold(old: float, new: float, threshold: float) -> bool:
-    """Relative change strictly above `threshold`; from 0, any change counts."""
+    """Relative change strictly above `threshold`; from 0, any change counts.
+
+    The 1e-12 slack keeps "exactly 10%" (0.5 -> 0.55, which float arithmetic computes as
+    0.1000000000000001) on the not-applied side, as the seed's ">10%" says."""
     if old == 0:
         return new != 0
     return abs(new - old) / abs(old) > threshold + 1e-12
@@ -32,8 +36,11 @@ def update_weights(current: RoutingWeights, observed: Mapping[tuple[str, str], f
                    now: str) -> tuple[RoutingWeights, list[WeightChange]]:
     """New weights from `observed` (mean score / 100 per (model, category) in `runs`).
 
-    A first observation sets the weight outright (there is nothing to smooth). Returns the
-    new state (version bumped only if something was applied) and every change considered."""
+    A first observation sets the weight outright (there is nothing to smooth). Observations
+    are clipped to [0, 1]. Returns the new state and every change considered: the version is
+    bumped, and a WeightsVersion with all the changes (applied or not) appended to the
+    history, only when something was applied; `runs` join `seen_runs` either way, because
+    evidence under the threshold was still weighed and must not be weighed again."""
     weights = {model: dict(per) for model, per in current.weights.items()}
     changes: list[WeightChange] = []
     for (model, category), value in sorted(observed.items()):
@@ -50,6 +57,8 @@ def update_weights(current: RoutingWeights, observed: Mapping[tuple[str, str], f
                                     applied=applied))
         if applied:
             weights[model][category] = new
+    if not runs and not changes:
+        return current, changes  # no new evidence: not even the parameters are touched
     seen = sorted(set(current.seen_runs) | set(runs))
     if not any(c.applied for c in changes):
         return msgspec.structs.replace(current, seen_runs=seen, learning_rate=learning_rate,

@@ -40,10 +40,10 @@ def append_manual_score(run_dir: Path, line: ManualScoreLine) -> None:
         os.fsync(fh.fileno())
 
 
-def load_manual_points(run_dir: Path) -> dict[RecordKey, dict[str, int]]:
-    """(record key) -> criterion -> points; a torn last line (killed mid-write) is ignored."""
+def _latest_lines(run_dir: Path) -> dict[RecordKey, dict[str, ManualScoreLine]]:
+    """(record key) -> criterion -> its latest line; a torn last line (killed mid-write) is ignored."""
     path = run_dir / MANUAL_SCORES_JSONL
-    out: dict[RecordKey, dict[str, int]] = {}
+    out: dict[RecordKey, dict[str, ManualScoreLine]] = {}
     if not path.is_file():
         return out
     for raw in path.read_bytes().splitlines():
@@ -53,15 +53,24 @@ def load_manual_points(run_dir: Path) -> dict[RecordKey, dict[str, int]]:
             line = _decoder.decode(raw)
         except msgspec.DecodeError:
             continue
-        out.setdefault(tuple(line.key), {})[line.criterion] = line.points  # type: ignore[arg-type]
+        out.setdefault(tuple(line.key), {})[line.criterion] = line  # type: ignore[arg-type]
     return out
 
 
+def load_manual_points(run_dir: Path) -> dict[RecordKey, dict[str, int]]:
+    """(record key) -> criterion -> points."""
+    return {key: {c: line.points for c, line in lines.items()} for key, lines in _latest_lines(run_dir).items()}
+
+
 def manual_totals(run_dir: Path, weights: Mapping[str, int]) -> dict[RecordKey, float]:
-    """Complete manual scores as 0-100 totals (points / rubric total * 100)."""
-    total = sum(weights.values())
+    """Complete manual scores as 0-100 totals: points over the maximum each was given out of.
+
+    Each line keeps the `max_points` its criterion had when it was scored, so changing the
+    rubric weights later does not reinterpret points given on the old scale."""
     out: dict[RecordKey, float] = {}
-    for key, points in load_manual_points(run_dir).items():
-        if all(c in points for c in weights):
-            out[key] = 100.0 * sum(points[c] for c in weights) / total
+    for key, lines in _latest_lines(run_dir).items():
+        if all(c in lines for c in weights):
+            scale = sum(lines[c].max_points for c in weights)
+            if scale > 0:
+                out[key] = 100.0 * sum(lines[c].points for c in weights) / scale
     return out
