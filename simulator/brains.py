@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from simulator.brains_scripted import choice_text, drift_text
 from simulator.config import BrainConfig, SimConfig
 
 FinishKind = Literal["stop", "length", "tool_call"]
@@ -80,8 +81,14 @@ def split_chunks(text: str, n: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None) -> Output:
-    """Build the chunks for one response; `max_tokens` caps them (finish = "length")."""
+def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
+                prompt_tokens: int = 0, model_seq: int = 1) -> Output:
+    """Build the chunks for one response; `max_tokens` caps them (finish = "length").
+
+    `prompt_tokens` (the pipeline's estimate of the whole input) drives `drift`, and
+    `model_seq` (the request's per-model sequence number) drives `choices`; both default to
+    "a short first request" for callers that have neither.
+    """
     spec = brain.output
     n = brain.output_tokens
     if spec.kind == "tool_call":
@@ -92,6 +99,12 @@ def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None) -> O
         text = json.dumps(spec.json_template)
     elif spec.kind == "echo":
         text = last_user
+    elif spec.kind == "drift":
+        text = drift_text(spec, prompt_tokens)
+    elif spec.kind == "refusal":
+        text = spec.refusal_text
+    elif spec.kind == "choices":
+        text = choice_text(spec, model_seq)
     else:
         text = spec.text
     chunks = split_chunks(text, n)

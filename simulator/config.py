@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 ApiName = Literal["openai", "anthropic", "ollama", "responses"]
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
@@ -25,16 +25,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OutputSpec(_Strict):
-    """What a brain says. `echo` repeats the last user message (handy for asserting routing)."""
+OutputKind = Literal["text", "json", "tool_call", "echo", "drift", "refusal", "choices"]
+REFUSAL_TEXT = "I'm sorry, but I can't help with that."
 
-    kind: Literal["text", "json", "tool_call", "echo"] = "text"
+
+class OutputSpec(_Strict):
+    """What a brain says. Every kind is deterministic, so a test can name the failure it
+    scripts and assert that the benchmark reports exactly that failure:
+
+    - `text`: `text`, always. `json`: `json_template` as compact JSON.
+    - `echo`: the last user message (handy for asserting routing).
+    - `tool_call`: a call of `tool_name` with `tool_arguments`; a name the request did not
+      offer is a hallucinated tool.
+    - `drift`: `json_template` whose format decays as the prompt grows (the simulator's
+      estimate of the prompt tokens, system and tools included): below `drift_clean_below`
+      the bare JSON; from there up to `drift_broken_above` the JSON in prose and a code fence;
+      above it prose and a JSON object cut in half (not parseable). This is how small models
+      fail the long-context phase: the instruction "only JSON" is forgotten first, then the
+      JSON itself.
+    - `refusal`: `refusal_text` (and, when tools are offered, no tool call).
+    - `choices`: `choices[(n - 1) % len(choices)]` for the model's n-th request (the
+      per-model sequence number that fault rules' `at` also counts, rejected requests
+      included), e.g. a judge that contradicts itself on the same question.
+    """
+
+    kind: OutputKind = "text"
     text: str = (
         "The quick brown fox jumps over the lazy dog while the simulator streams tokens at a steady pace."
     )
     json_template: dict[str, Any] = Field(default_factory=lambda: {"answer": 42})
     tool_name: str = "get_weather"
     tool_arguments: dict[str, Any] = Field(default_factory=lambda: {"city": "Paris"})
+    drift_clean_below: int = Field(default=4096, ge=1, description="prompt tokens; below: clean JSON")
+    drift_broken_above: int = Field(default=16384, ge=1, description="prompt tokens; above: broken JSON")
+    refusal_text: str = Field(default=REFUSAL_TEXT, min_length=1)
+    choices: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OutputSpec:
+        if self.drift_broken_above < self.drift_clean_below:
+            raise ValueError("drift_broken_above must be >= drift_clean_below")
+        if self.kind == "choices" and not self.choices:
+            raise ValueError("kind 'choices' needs a non-empty `choices` list")
+        return self
 
 
 class BrainConfig(_Strict):

@@ -152,7 +152,8 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
         truth.input_tokens = tokens
         if brain.context_window is not None and tokens > brain.context_window:
             return await _send_error(wire, request, truth, wire.context_error(tokens, brain.context_window))
-        output = make_output(brain, last_user_text(parsed.messages), parsed.max_tokens)
+        output = make_output(brain, last_user_text(parsed.messages), parsed.max_tokens,
+                             prompt_tokens=tokens, model_seq=truth.model_seq)
         effort = parsed.options.get("reasoning_effort")
         reasoning = next((n for e, n in brain.reasoning_tokens.items() if e == effort), 0)
         truth.reasoning_tokens = reasoning
