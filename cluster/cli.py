@@ -57,11 +57,13 @@ def run_command(
     context_lengths: Annotated[str | None, typer.Option(
         help="long-context: filler sizes, e.g. 2k,8k,32k or 1500,4096")] = None,
     long_context_items: Annotated[str | None, typer.Option(
-        help="long-context: suite item ids to stress (default router-json,nested-json,command-only,bullet-list)")
+        help="long-context: suite item ids to stress (default router-json,nested-json,shell-largest-files,three-bullets)")
     ] = None,
     tool_mode: Annotated[str | None, typer.Option(help="tool-use: native, prompt or auto (per provider)")] = None,
     variants: Annotated[str | None, typer.Option(
         help="tool-use: prompt variants, e.g. baseline,few-shot,xml-tools,step-by-step")] = None,
+    calibration_tasks: Annotated[Path | None, typer.Option(
+        help="calibration: a tasks YAML instead of suites/calibration.yaml")] = None,
     calibrate: Annotated[bool, typer.Option(
         "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
 ) -> None:
@@ -81,7 +83,10 @@ def run_command(
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),
                        ("execution-plan", execution_models)) if names},
                    options=phase_options(context_lengths=context_lengths, long_context_items=long_context_items,
-                                         tool_mode=tool_mode, variants=variants, calibrate=calibrate))
+                                         tool_mode=tool_mode, variants=variants, calibrate=calibrate,
+                                         # absolute: the phase subagents may run in another directory
+                                         calibration_tasks=str(calibration_tasks.resolve())
+                                         if calibration_tasks else None))
     result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
     print_run_result(out, result)
 

@@ -13,7 +13,7 @@ run; the dashboard is still useful without them and says which command fills the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from archive.aggregate import RunEntry, build_lineages
 from archive.manifest import utc_now_iso
 from archive.stats import summarize
 from archive.store import RunDir, RunStore
+from calibration.manual_store import manual_totals
 from calibration.schema import (
     JUDGE_COMPARISON_JSON,
     RANKINGS_JSON,
@@ -36,38 +37,38 @@ from calibration.schema import (
     Selection,
     Surprise,
 )
+from calibration.scores import SCORE_SOURCE_TEXT, ManualTotals, score_records
+from calibration.settings import CalibrationSettings
 from dashboard import collect_perf
 from dashboard.model import DashboardData, DatePoint, History, ModelTotal, Overview, RunInfo
 from harness.errors import InputError
-from harness.records import CallRecord
+from harness.records import CallRecord, RecordKey
 
 T = TypeVar("T")
 
-SCORE_RULE = ("mean over scored ok calls of 100 x constraint adherence (baseline, long-context, "
-              "streaming-ttft, stages) or 100/0 for a passed/failed tool call (tool-use); failed calls "
-              "count in success %, not in the score")
+SCORE_RULE = f"the calibration rule, as in the rankings: {SCORE_SOURCE_TEXT}"
 
 
-def record_score(record: CallRecord) -> float | None:
-    """A record's 0-100 score by SCORE_RULE, or None when the record was not scored."""
-    if record.status != "ok":
-        return None
-    passed = record.extra.get("tool_passed")
-    if isinstance(passed, bool):
-        return 100.0 if passed else 0.0
-    value = record.extra.get("adherence")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return 100.0 * float(value)
-    return None
-
-
-def mean_scores(records: Iterable[CallRecord]) -> dict[str, float]:
+def mean_scores(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, float]:
+    """Model -> mean 0-100 score by `calibration.scores` (the rule the rankings use), so the
+    History and LLM tabs can never disagree with `rankings.json` about what a score is."""
     sums: dict[str, list[float]] = {}
-    for r in records:
-        score = record_score(r)
-        if score is not None:
-            sums.setdefault(r.model, []).append(score)
+    for scored in score_records(records, manual):
+        sums.setdefault(scored.model, []).append(scored.score)
     return {model: sum(v) / len(v) for model, v in sorted(sums.items())}
+
+
+def scored_counts(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for scored in score_records(records, manual):
+        counts[scored.model] = counts.get(scored.model, 0) + 1
+    return counts
+
+
+def read_manual_totals(dirs: Mapping[str, RunDir]) -> dict[str, dict[RecordKey, float]]:
+    """Each run's complete manual rubric totals (`fleetbench score --manual`), by run id."""
+    weights = CalibrationSettings().rubric.weights
+    return {run_id: totals for run_id, run in dirs.items() if (totals := manual_totals(run.path, weights))}
 
 
 def _success(ok: int, error: int) -> float | None:
@@ -131,17 +132,18 @@ def _read_runs(store: RunStore, unreadable: dict[str, str]) -> tuple[list[RunEnt
     return entries, dirs
 
 
-def _run_info(entry: RunEntry) -> RunInfo:
+def _run_info(entry: RunEntry, manual: ManualTotals) -> RunInfo:
     ok = sum(1 for r in entry.records if r.status == "ok")
     error = sum(1 for r in entry.records if r.status == "error")
     return RunInfo(run_id=entry.run_id, date=entry.date, created_at=entry.created_at, status=entry.status,
                    parent_run=entry.parent_run, lineage=entry.lineage, records=entry.n_records, ok=ok,
                    error=error, skipped=entry.n_records - ok - error, success_rate=_success(ok, error),
                    models=sorted({r.model for r in entry.records}),
-                   phases=sorted({r.phase for r in entry.records}), mean_score=mean_scores(entry.records))
+                   phases=sorted({r.phase for r in entry.records}),
+                   mean_score=mean_scores(entry.records, manual))
 
 
-def _date_points(entries: Sequence[RunEntry]) -> list[DatePoint]:
+def _date_points(entries: Sequence[RunEntry], manual: ManualTotals) -> list[DatePoint]:
     by_date: dict[str, list[RunEntry]] = {}
     for e in entries:
         by_date.setdefault(e.date, []).append(e)
@@ -151,15 +153,15 @@ def _date_points(entries: Sequence[RunEntry]) -> list[DatePoint]:
         ok = sum(1 for r in records if r.status == "ok")
         error = sum(1 for r in records if r.status == "error")
         points.append(DatePoint(date=date, runs=len(runs), records=len(records), success_rate=_success(ok, error),
-                                mean_score=mean_scores(records)))
+                                mean_score=mean_scores(records, manual)))
     return points
 
 
-def model_totals(records: Sequence[CallRecord]) -> list[ModelTotal]:
+def model_totals(records: Sequence[CallRecord], manual: ManualTotals) -> list[ModelTotal]:
     groups: dict[str, list[CallRecord]] = {}
     for r in records:
         groups.setdefault(r.model, []).append(r)
-    scores = mean_scores(records)
+    scores, counts = mean_scores(records, manual), scored_counts(records, manual)
     out: list[ModelTotal] = []
     for model, recs in sorted(groups.items()):
         ok = sum(1 for r in recs if r.status == "ok")
@@ -170,7 +172,7 @@ def model_totals(records: Sequence[CallRecord]) -> list[ModelTotal]:
                               input_tokens=sum(r.input_tokens or 0 for r in recs),
                               output_tokens=sum(r.output_tokens or 0 for r in recs),
                               cost_usd=sum(costs) if costs else None,
-                              scored=sum(1 for r in recs if record_score(r) is not None),
+                              scored=counts.get(model, 0),
                               mean_score=scores.get(model)))
     return out
 
@@ -214,12 +216,13 @@ def collect(runs_dir: Path) -> DashboardData:
     root = store.runs_dir
     tier1, tier2 = tool_thresholds(entries, dirs)
     ordered = sorted(entries, key=lambda e: (e.date, e.created_at, e.run_id))
-    history = History(runs=[_run_info(e) for e in ordered], dates=_date_points(ordered),
+    manual = read_manual_totals(dirs)
+    history = History(runs=[_run_info(e, manual) for e in ordered], dates=_date_points(ordered, manual),
                       weights=read_optional(root / ROUTING_WEIGHTS_JSON, RoutingWeights, notes),
                       surprises=read_surprises(root / SURPRISES_JSONL, notes))
     return DashboardData(
         generated_at=utc_now_iso(), runs_dir=str(root), score_rule=SCORE_RULE, overview=overview,
-        model_totals=model_totals(winners), phase_stats=summarize(winners),
+        model_totals=model_totals(winners, manual), phase_stats=summarize(winners),
         rankings=read_optional(root / RANKINGS_JSON, Rankings, notes),
         selection=read_optional(root / SELECTION_JSON, Selection, notes), judges=judges,
         latency=collect_perf.latency(winners), long_context=collect_perf.long_context(winners),

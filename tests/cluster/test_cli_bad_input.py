@@ -102,3 +102,12 @@ def test_bad_tier_thresholds_in_config(tmp_path: Path) -> None:
     config.write_text("tool_use:\n  tier1_min: 0.2\n  tier2_min: 0.5\n")
     code, output = _invoke(tmp_path, "--phase", "tool-use", "--config", str(config))
     assert code == 2 and "fleet.yaml" in output and "tier2_min" in output
+
+
+def test_bad_calibration_tasks_file_names_file_and_line(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text("tasks:\n  - id: t1\n    name: T\n    category: backend\n    prompt: p\n    complexity: galactic\n    language: python\n")
+    code, output = _invoke(tmp_path, "--phase", "calibration", "--calibration-tasks", str(tasks))
+    assert code == 2 and "tasks.yaml:" in output and "complexity" in output, output
+    code, output = _invoke(tmp_path, "--phase", "calibration", "--calibration-tasks", str(tmp_path / "gone.yaml"))
+    assert code == 2 and "gone.yaml" in output, output

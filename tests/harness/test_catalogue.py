@@ -93,3 +93,11 @@ def test_dangling_fallback_and_duplicates_name_the_line(tmp_path: Path) -> None:
     bad_api = write(tmp_path, "models:\n" + ENTRY.replace("api: chat", "api: grpc"))
     with pytest.raises(InputError, match=r":2: models\.0\.api"):
         load_catalogue(bad_api)
+
+
+def test_every_packaged_simulator_model_is_catalogued(cat: Catalogue) -> None:
+    """Otherwise a sim run warns "cost will be unknown" and the long-context phase has no window."""
+    from simulator.config import load_sim_config
+
+    simulated = load_sim_config(SUITES_DIR / "simulator.yaml").models
+    assert simulated and all(cat.resolve("sim", name) is not None for name in simulated), sorted(simulated)
