@@ -81,7 +81,8 @@ def streaming_rows(records: Sequence[CallRecord]) -> list[StreamingRow]:
     for model, s in StreamingTTFTPhase.model_stats(records).items():
         rows.append(StreamingRow(model=model, calls=_int(s["calls"]), ok=_int(s["ok"]),
                                  ttft_p50_ms=_num(s["ttft_p50"]), ttft_p95_ms=_num(s["ttft_p95"]),
-                                 itl_p50_ms=_num(s["itl_p50"]), e2e_p50_ms=_num(s["e2e_p50"]),
+                                 itl_p50_ms=_num(s["itl_p50"]), tpot_p50_ms=_num(s["tpot_p50"]),
+                                 e2e_p50_ms=_num(s["e2e_p50"]),
                                  pairs=_int(s["pairs"]), pearson_r=_num(s["r"]),
                                  labels=[str(v) for v in s["labels"]] if isinstance(s["labels"], list) else []))
     return rows

@@ -83,6 +83,7 @@ class StreamingRow(msgspec.Struct, kw_only=True):
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
     itl_p50_ms: float | None = None
+    tpot_p50_ms: float | None = None  # (E2E - TTFT) / (output tokens - 1): the label's measure
     e2e_p50_ms: float | None = None
     pairs: int = 0
     pearson_r: float | None = None

@@ -34,11 +34,14 @@ def latency(data: DashboardData) -> str:
                                 for r in with_ttft], title="TTFT p50 per model", unit="ms"))
     if lat.streaming:
         parts.append(section("Streaming TTFT labels", table(
-            ("model", "calls", "ok", "TTFT p50", "TTFT p95", "ITL p50", "E2E p50", "TTFT~E2E n", "r", "label"),
-            [[s.model, s.calls, s.ok, num(s.ttft_p50_ms), num(s.ttft_p95_ms), num(s.itl_p50_ms), num(s.e2e_p50_ms),
-              s.pairs, num(s.pearson_r, 2), ", ".join(s.labels)] for s in lat.streaming], text_cols=(9,)),
-            para("\"slow to start\": TTFT p50 > 0.5 x E2E p50; \"slow throughout\": ITL p50 > 50 ms; "
-                 "\"fast\" otherwise (the streaming-ttft phase's rule).")))
+            ("model", "calls", "ok", "TTFT p50", "TTFT p95", "ITL p50", "TPOT p50", "E2E p50", "TTFT~E2E n", "r",
+             "label"),
+            [[s.model, s.calls, s.ok, num(s.ttft_p50_ms), num(s.ttft_p95_ms), num(s.itl_p50_ms), num(s.tpot_p50_ms),
+              num(s.e2e_p50_ms), s.pairs, num(s.pearson_r, 2), ", ".join(s.labels)] for s in lat.streaming],
+            text_cols=(10,)),
+            para("\"slow to start\": TTFT p50 > 0.5 x E2E p50; \"slow throughout\": TPOT p50 > 50 ms, TPOT "
+                 "being a call's (E2E - TTFT) / (output tokens - 1); \"fast\" otherwise (the streaming-ttft "
+                 "phase's rule). An ITL p50 far below TPOT means the tokens arrive in bursts.")))
     else:
         parts.append(section("Streaming TTFT labels", empty("streaming labels",
                                                             "fleetbench run --phase streaming-ttft")))

@@ -9,8 +9,15 @@ against E2E says which part drives the total for that model.
 
 Labels follow a stated rule, printed under the table:
 - "slow to start": TTFT p50 > 0.5 x E2E p50 (most of the wait is before the first token);
-- "slow throughout": ITL p50 > 50 ms (the median of per-call median inter-token gaps);
+- "slow throughout": TPOT p50 > 50 ms, where a call's TPOT (time per output token) is
+  (E2E - TTFT) / (output tokens - 1);
 - "fast" otherwise. Both slow labels can apply.
+
+Why TPOT and not the inter-token gap for the rule: a busy server (or a busy client) often
+delivers tokens in bursts, two or three chunks in one read. The gaps inside a burst are
+near zero, so the median gap can read 0.2 ms for a model that decodes at 11 ms per token;
+TPOT spreads the whole decoding time over the tokens and cannot be fooled by bursts. The
+gap median (ITL p50) is still shown: far below TPOT, it says the stream arrives in bursts.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from harness.records import CallRecord
 from harness.timing import percentile
 
 START_SHARE = 0.5  # "slow to start" when TTFT p50 exceeds this share of E2E p50
-ITL_SLOW_MS = 50.0  # "slow throughout" when ITL p50 exceeds this
+TPOT_SLOW_MS = 50.0  # "slow throughout" when TPOT p50 exceeds this
 PLOT_NAME = "ttft_distribution.png"
 
 
@@ -47,15 +54,24 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     return sxy / math.sqrt(sxx * syy)
 
 
-def labels(ttft_p50: float | None, e2e_p50: float | None, itl_p50: float | None) -> list[str]:
+def tpot_ms(record: CallRecord) -> float | None:
+    """Time per output token after the first: (E2E - TTFT) / (output tokens - 1); None
+    without both times or with fewer than two tokens (there is no decoding to time)."""
+    tokens = record.output_tokens
+    if record.ttft_ms is None or record.e2e_ms is None or tokens is None or tokens < 2:
+        return None
+    return max(record.e2e_ms - record.ttft_ms, 0.0) / (tokens - 1)
+
+
+def labels(ttft_p50: float | None, e2e_p50: float | None, tpot_p50: float | None) -> list[str]:
     """The stated rule (module docstring); "n/a" when there is no timing at all."""
     out: list[str] = []
     if ttft_p50 is not None and e2e_p50 is not None and ttft_p50 > START_SHARE * e2e_p50:
         out.append("slow to start")
-    if itl_p50 is not None and itl_p50 > ITL_SLOW_MS:
+    if tpot_p50 is not None and tpot_p50 > TPOT_SLOW_MS:
         out.append("slow throughout")
     if not out:
-        out.append("fast" if ttft_p50 is not None or itl_p50 is not None else "n/a")
+        out.append("fast" if ttft_p50 is not None or tpot_p50 is not None else "n/a")
     return out
 
 
@@ -75,7 +91,7 @@ class StreamingTTFTPhase(BaselinePhase):
 
     @staticmethod
     def model_stats(records: Sequence[CallRecord]) -> dict[str, dict[str, object]]:
-        """Per model: n, TTFT p50/p95, ITL p50, E2E p50, (n, r) of TTFT vs E2E, labels."""
+        """Per model: n, TTFT p50/p95, ITL p50, TPOT p50, E2E p50, (n, r) of TTFT vs E2E, labels."""
         by_model: dict[str, list[CallRecord]] = {}
         for r in records:
             by_model.setdefault(r.model, []).append(r)
@@ -85,13 +101,14 @@ class StreamingTTFTPhase(BaselinePhase):
             ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
             e2e = [r.e2e_ms for r in ok if r.e2e_ms is not None]
             itl = [r.itl_p50_ms for r in ok if r.itl_p50_ms is not None]
+            tpot = [t for r in ok if (t := tpot_ms(r)) is not None]
             pairs = [(r.ttft_ms, r.e2e_ms) for r in ok if r.ttft_ms is not None and r.e2e_ms is not None]
-            ttft_p50, e2e_p50, itl_p50 = percentile(ttft, 50), percentile(e2e, 50), percentile(itl, 50)
+            ttft_p50, e2e_p50, tpot_p50 = percentile(ttft, 50), percentile(e2e, 50), percentile(tpot, 50)
             out[model] = {
                 "calls": len(recs), "ok": len(ok), "ttft_p50": ttft_p50, "ttft_p95": percentile(ttft, 95),
-                "itl_p50": itl_p50, "e2e_p50": e2e_p50, "pairs": len(pairs),
+                "itl_p50": percentile(itl, 50), "tpot_p50": tpot_p50, "e2e_p50": e2e_p50, "pairs": len(pairs),
                 "r": pearson([p[0] for p in pairs], [p[1] for p in pairs]),
-                "labels": labels(ttft_p50, e2e_p50, itl_p50), "ttft": ttft,
+                "labels": labels(ttft_p50, e2e_p50, tpot_p50), "ttft": ttft,
             }
         return out
 
@@ -99,19 +116,22 @@ class StreamingTTFTPhase(BaselinePhase):
         stats = self.model_stats(records)
         if not stats:
             return None
-        lines = ["| model | calls | ok | TTFT p50 | TTFT p95 | ITL p50 | E2E p50 | TTFT~E2E (n, r) | label |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines = [("| model | calls | ok | TTFT p50 | TTFT p95 | ITL p50 | TPOT p50 | E2E p50 | TTFT~E2E (n, r) "
+                 "| label |"),
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for model, s in stats.items():
             r = s["r"]
             corr = f"({s['pairs']}, {r:.2f})" if isinstance(r, float) else f"({s['pairs']}, n/a)"
             lines.append(
                 f"| {model} | {s['calls']} | {s['ok']} | {_fmt(_num(s['ttft_p50']))} "
-                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['e2e_p50']))} "
+                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['tpot_p50']))} "
+                f"| {_fmt(_num(s['e2e_p50']))} "
                 f"| {corr} | {', '.join(_strs(s['labels']))} |")
         lines += ["", (f"Times in ms over ok calls; ITL p50 is the median of per-call median inter-token "
-                      f"gaps. Labels: \"slow to start\" if TTFT p50 > {START_SHARE:g} x E2E p50 (most of "
-                      f"the wait is before the first token); \"slow throughout\" if ITL p50 > "
-                      f"{ITL_SLOW_MS:g} ms; \"fast\" otherwise. Both slow labels can apply.")]
+                      f"gaps (far below TPOT: the stream arrives in bursts); TPOT is a call's (E2E - TTFT) / "
+                      f"(output tokens - 1). Labels: \"slow to start\" if TTFT p50 > {START_SHARE:g} x E2E "
+                      f"p50 (most of the wait is before the first token); \"slow throughout\" if TPOT p50 > "
+                      f"{TPOT_SLOW_MS:g} ms; \"fast\" otherwise. Both slow labels can apply.")]
         return "\n".join(lines)
 
     def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:

@@ -53,12 +53,12 @@ PROD_JUDGE = "judge/prod-<b>bold</b>"
 
 def rec(run_id: str, phase: str, item: str, model: str, *, status: str = "ok", variant: str = "",
         ttft: float | None = 100.0, e2e: float | None = 500.0, itl: float | None = None,
-        error_class: str | None = None, category: str = "general", **extra: Any) -> CallRecord:
+        error_class: str | None = None, category: str = "general", tokens: int = 5, **extra: Any) -> CallRecord:
     ok = status == "ok"
     return CallRecord(run_id=run_id, phase=phase, item_id=item, model=model, variant=variant, category=category,
                       status=status, error_class=error_class,  # type: ignore[arg-type]
                       ttft_ms=ttft if ok else None, e2e_ms=e2e if ok else None, itl_p50_ms=itl,
-                      input_tokens=10, output_tokens=5, cost_usd=0.001, output="SECRET-OUTPUT-TEXT",
+                      input_tokens=10, output_tokens=tokens, cost_usd=0.001, output="SECRET-OUTPUT-TEXT",
                       error_message=None if ok else "SECRET-ERROR-MESSAGE", extra=dict(extra))
 
 
@@ -94,7 +94,7 @@ def _run_a() -> list[CallRecord]:
                        tool_failure=failure, tool_detail="d"))
     for k in range(4):
         out.append(rec(RUN_A, "streaming-ttft", f"s{k}", ALPHA, ttft=50.0 + k, e2e=1000.0 + k, itl=10.0,
-                       adherence=1.0))
+                       tokens=96, adherence=1.0))  # TPOT (1000 - 50) / 95 = 10 ms
         out.append(rec(RUN_A, "streaming-ttft", f"s{k}", BETA, ttft=900.0 + k, e2e=1000.0 + k, itl=5.0,
                        adherence=1.0))
     return out
