@@ -59,6 +59,9 @@ def run_command(
     long_context_items: Annotated[str | None, typer.Option(
         help="long-context: suite item ids to stress (default router-json,nested-json,shell-largest-files,three-bullets)")
     ] = None,
+    payload_depths: Annotated[str | None, typer.Option(
+        help="long-context: where the prompt sits in the filler, e.g. start,middle,end or 25% (default end)")
+    ] = None,
     tool_mode: Annotated[str | None, typer.Option(help="tool-use: native, prompt or auto (per provider)")] = None,
     variants: Annotated[str | None, typer.Option(
         help="tool-use: prompt variants, e.g. baseline,few-shot,xml-tools,step-by-step")] = None,
@@ -83,6 +86,7 @@ def run_command(
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),
                        ("execution-plan", execution_models)) if names},
                    options=phase_options(context_lengths=context_lengths, long_context_items=long_context_items,
+                                         payload_depths=payload_depths,
                                          tool_mode=tool_mode, variants=variants, calibrate=calibrate,
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())

@@ -6,6 +6,11 @@ much the prompt length costs in TTFT and E2E. The filler is bland and seeded
 (`harness.filler`), so it can neither help nor contradict the payload, and the constraints are
 the item's own, unchanged: extra prose around a JSON object still fails.
 
+Why other payload depths (`--payload-depths start,middle,end` or percentages): "lost in the
+middle" is a known failure, where an instruction buried halfway into a long prompt is followed
+less often than one at either end. The default is the seed's: the payload at the end only.
+Depths other than the end get their own variant (`8k@50%`), so every depth is its own record.
+
 A length beyond a model's window is not skipped: it is sent and recorded as the provider's
 `context_overflow` error, which is itself a result (the window is smaller than claimed, or
 the model cannot take that prompt at all).
@@ -13,6 +18,7 @@ the model cannot take that prompt at all).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -31,7 +37,10 @@ from harness.timing import percentile
 # router JSON, nested JSON, command-only and bullet list: four different strict formats
 DEFAULT_ITEMS: tuple[str, ...] = ("router-json", "nested-json", "shell-largest-files", "three-bullets")
 DEFAULT_LENGTHS: tuple[int, ...] = (2048, 8192, 32768)
+END_DEPTH = 100  # percent of the filler before the payload; 100 = the payload last
+DEPTH_NAMES = {"start": 0, "middle": 50, "end": END_DEPTH}
 SEPARATOR = "\n\n"
+_SENTENCE_END = re.compile(r"(?<=[.!?]) ")
 PLOT_NAME = "long_context_latency.png"
 
 
@@ -61,6 +70,31 @@ def parse_length(value: object) -> int:
     return tokens
 
 
+def parse_depth(value: object) -> int:
+    """An option value ("start", "middle", "end", "25%", 25) as the percent of filler before
+    the payload."""
+    text = str(value).strip().lower()
+    if text in DEPTH_NAMES:
+        return DEPTH_NAMES[text]
+    try:
+        depth = float(text.removesuffix("%"))
+    except ValueError:
+        raise InputError("--payload-depths", f"not a depth: {value!r} (start, middle, end or 0-100%)") from None
+    if not 0 <= depth <= 100 or isinstance(value, bool):
+        raise InputError("--payload-depths", f"depth {value!r} is outside 0-100%")
+    return round(depth)
+
+
+def variant_label(tokens: int, depth: int) -> str:
+    """The record variant: "8k" with the payload at the end (the seed's default), else "8k@50%"."""
+    return length_label(tokens) if depth == END_DEPTH else f"{length_label(tokens)}@{depth}%"
+
+
+def _variant_depth(variant: str) -> int:
+    _, _, depth = variant.partition("@")
+    return int(depth.removesuffix("%")) if depth.removesuffix("%").isdigit() else END_DEPTH
+
+
 def _as_list(value: object, where: str) -> list[object]:
     if isinstance(value, str):
         return [v for v in value.split(",") if v.strip()]
@@ -76,9 +110,14 @@ def _record_tokens(record: CallRecord) -> int | None:
     if isinstance(value, int):
         return value
     try:
-        return parse_length(record.variant)
+        return parse_length(record.variant.partition("@")[0])
     except InputError:
         return None
+
+
+def _record_depth(record: CallRecord) -> int:
+    value = record.extra.get("payload_depth")
+    return value if isinstance(value, int) else _variant_depth(record.variant)
 
 
 class _Chosen(NamedTuple):
@@ -134,17 +173,27 @@ class LongContextPhase(Phase):
         return self._fillers[key]
 
     def build_prompt(self, payload: str, system: str | None, target: int, counter: TokenCounter,
-                     counter_key: str = "") -> str:
-        """Filler, a blank line, then the payload, sized so the whole prompt (system included)
-        is at most `target` tokens by `counter` and as close to it as whole sentences allow."""
-        budget = target - counter(SEPARATOR + payload) - (counter(system) if system else 0)
+                     counter_key: str = "", depth: int = END_DEPTH) -> str:
+        """Filler with the payload at `depth` percent of it (at a sentence boundary; 100 = after
+        all of it), blank lines between, sized so the whole prompt (system included) is at most
+        `target` tokens by `counter` and as close to it as whole sentences allow."""
+        separators = 1 if depth in (0, END_DEPTH) else 2
+        budget = target - counter(payload) - separators * counter(SEPARATOR) - (counter(system) if system else 0)
         filler = self._filler(counter_key, counter, budget) if budget > 0 else ""
-        return filler + SEPARATOR + payload if filler else payload
+        if not filler:
+            return payload
+        sentences = _SENTENCE_END.split(filler)
+        cut = round(len(sentences) * depth / 100)
+        before, after = " ".join(sentences[:cut]), " ".join(sentences[cut:])
+        return SEPARATOR.join(part for part in (before, payload, after) if part)
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         lengths_opt = ctx.options.get("context_lengths")
         lengths = ([parse_length(v) for v in _as_list(lengths_opt, "--context-lengths")]
                    if lengths_opt is not None else list(DEFAULT_LENGTHS))
+        depths_opt = ctx.options.get("payload_depths")
+        depths = (list(dict.fromkeys(parse_depth(v) for v in _as_list(depths_opt, "--payload-depths")))
+                  if depths_opt is not None else [END_DEPTH])
         items: list[WorkItem] = []
         for chosen in self._choose(ctx):
             suite_item = chosen.item
@@ -153,21 +202,24 @@ class LongContextPhase(Phase):
                 counter = counter_for(model.provider, model.model)
                 counter_key = f"{model.provider}/{model.model}" if model.provider == "local" else "cl100k"
                 for target in lengths:
-                    prompt = self.build_prompt(suite_item.prompt, suite_item.system, target, counter,
-                                               counter_key)
-                    request = build_request(model, prompt, system=suite_item.system,
-                                            max_tokens=chosen.max_tokens,
-                                            temperature=chosen.temperature, stream=chosen.stream,
-                                            timeout_s=ctx.config.timeout_for(model.provider))
-                    items.append(WorkItem(phase=self.name, item_id=suite_item.id, model=str(model),
-                                          variant=length_label(target), category=suite_item.category,
-                                          request=request, meta={"context_tokens": target}))
+                    for depth in depths:
+                        prompt = self.build_prompt(suite_item.prompt, suite_item.system, target, counter,
+                                                   counter_key, depth)
+                        request = build_request(model, prompt, system=suite_item.system,
+                                                max_tokens=chosen.max_tokens,
+                                                temperature=chosen.temperature, stream=chosen.stream,
+                                                timeout_s=ctx.config.timeout_for(model.provider))
+                        items.append(WorkItem(phase=self.name, item_id=suite_item.id, model=str(model),
+                                              variant=variant_label(target, depth), category=suite_item.category,
+                                              request=request, meta={"context_tokens": target, "payload_depth": depth}))
         return expand_repeats(items, ctx.repeat)
 
     def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
         target = item.meta.get("context_tokens")
+        depth = item.meta.get("payload_depth")
         extra: dict[str, object] = {"context_tokens": target if isinstance(target, int)
-                                    else parse_length(item.variant)}
+                                    else parse_length(item.variant.partition("@")[0]),
+                                    "payload_depth": depth if isinstance(depth, int) else _variant_depth(item.variant)}
         suite_item = self._items.get(item.item_id)
         if suite_item is not None and suite_item.constraints:
             results = check_constraints(response.text, suite_item.constraints)
@@ -186,18 +238,22 @@ class LongContextPhase(Phase):
         return out
 
     def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        grouped = self._grouped(records)
+        grouped: dict[str, dict[tuple[int, int], list[CallRecord]]] = {}
+        for r in records:
+            if (tokens := _record_tokens(r)) is not None:
+                grouped.setdefault(r.model, {}).setdefault((tokens, _record_depth(r)), []).append(r)
         if not grouped:
             return None
-        lines = [("Filler first, the item's prompt last; strict constraints of the original item. "
-                 "Latency in ms over ok calls; a length beyond a model's window shows as "
+        lines = [("Filler first, the item's prompt last (`8k@50%`: the prompt halfway into the filler); "
+                 "strict constraints of the original item. Latency in ms over ok calls; prompt tokens "
+                 "p50 as the provider reported them; a length beyond a model's window shows as "
                  "`context_overflow`."), ""]
         for model, by_len in sorted(grouped.items()):
             lines += [f"**{model}**", "",
-                      ("| context | n | TTFT p50 | TTFT p95 | E2E p50 | E2E p95 | adherence "
-                      "| ok | context_overflow | other errors |"),
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-            for tokens, recs in sorted(by_len.items()):
+                      ("| context | n | prompt tokens p50 | TTFT p50 | TTFT p95 | E2E p50 | E2E p95 "
+                       "| adherence | ok | context_overflow | other errors |"),
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for (tokens, depth), recs in sorted(by_len.items()):
                 ok = [r for r in recs if r.status == "ok"]
                 ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
                 e2e = [r.e2e_ms for r in ok if r.e2e_ms is not None]
@@ -205,8 +261,10 @@ class LongContextPhase(Phase):
                 adh = f"{100 * sum(scores) / len(scores):.1f}%" if scores else "-"
                 overflow = sum(1 for r in recs if r.status != "ok" and r.error_class == "context_overflow")
                 other = len(recs) - len(ok) - overflow
+                reported = percentile([float(r.input_tokens) for r in ok if r.input_tokens is not None], 50)
                 lines.append(
-                    f"| {length_label(tokens)} | {len(recs)} | {_fmt(percentile(ttft, 50))} "
+                    f"| {variant_label(tokens, depth)} | {len(recs)} | {'-' if reported is None else f'{reported:.0f}'} "
+                    f"| {_fmt(percentile(ttft, 50))} "
                     f"| {_fmt(percentile(ttft, 95))} | {_fmt(percentile(e2e, 50))} "
                     f"| {_fmt(percentile(e2e, 95))} | {adh} | {len(ok)} | {overflow} | {other} |")
             lines.append("")

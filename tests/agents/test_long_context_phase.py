@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agents.config import FleetConfig
 from agents.phase_agent import PhaseAgent
 from agents.phases.base import PlanContext
-from agents.phases.long_context import PLOT_NAME, LongContextPhase, length_label, parse_length
+from agents.phases.long_context import PLOT_NAME, LongContextPhase, length_label, parse_depth, parse_length
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.sinks import ListSink
 from agents.suite import load_suite
+from harness.errors import InputError
 from harness.filler import cl100k_counter
 from harness.limiter import LimiterCore
 from harness.limits import Limiter, ProviderLimits
@@ -54,9 +57,32 @@ def test_options_choose_items_and_lengths() -> None:
     assert parse_length("32k") == 32768 and parse_length(2048) == 2048
 
 
+def test_payload_depths_place_the_prompt_and_keep_the_size() -> None:
+    ctx = PlanContext(suites=[load_suite("baseline")], models=[ModelRef.parse("sim/a")], config=FleetConfig(),
+                      options={"long_context_items": "router-json", "context_lengths": "4k",
+                               "payload_depths": "start,middle,25%,end"})
+    items = {i.variant: i for i in LongContextPhase().plan(ctx)}
+    assert list(items) == ["4k@0%", "4k@50%", "4k@25%", "4k"]
+    payload = next(i for i in load_suite("baseline").suite.items if i.id == "router-json").prompt
+    count = cl100k_counter()
+    for variant, item in items.items():
+        user = item.request.messages[-1].content
+        assert isinstance(user, str) and user.count(payload) == 1
+        assert abs(count(user) - 4096) <= 0.05 * 4096, variant
+        share = user.index(payload) / (len(user) - len(payload))  # filler before / all filler
+        expected = {"4k@0%": 0.0, "4k@50%": 0.5, "4k@25%": 0.25, "4k": 1.0}[variant]
+        assert abs(share - expected) < 0.03, (variant, share)
+        assert item.meta["payload_depth"] == round(expected * 100)
+    assert parse_depth("end") == 100 and parse_depth(" 40% ") == 40
+    for bad in ("120", "deep", "-5%"):
+        with pytest.raises(InputError) as info:
+            parse_depth(bad)
+        assert info.value.where == "--payload-depths"
+
+
 def _rec(model: str, variant: str, status: str = "ok", error_class: str | None = None,
          ttft: float | None = 100.0, e2e: float | None = 400.0, adherence: float = 1.0) -> CallRecord:
-    extra: dict[str, object] = ({"context_tokens": parse_length(variant), "adherence": adherence}
+    extra: dict[str, object] = ({"context_tokens": parse_length(variant.partition("@")[0]), "adherence": adherence}
                                 if status == "ok" else {})
     return CallRecord(run_id="r", phase="long-context", item_id="router-json", model=model, variant=variant,
                       status="ok" if status == "ok" else "error", error_class=error_class,
@@ -86,6 +112,17 @@ def test_summary_counts_outcomes_per_model_and_length() -> None:
     assert any(r.startswith("| 8k | 1 |") and r.endswith("| 0 | 1 | 0 |") for r in small_rows)
     assert any(r.startswith("| 32k | 2 |") and r.endswith("| 0 | 1 | 1 |") for r in small_rows)
     assert LongContextPhase().summary_section([]) is None
+
+
+def test_summary_rows_per_depth_with_the_reported_prompt_tokens() -> None:
+    records = [_rec("sim/m", "8k"), _rec("sim/m", "8k@50%", adherence=0.0)]
+    records[0].input_tokens, records[1].input_tokens = 8300, 8310
+    text = LongContextPhase().summary_section(records)
+    assert text is not None
+    rows = [r for r in text.splitlines() if r.startswith("| 8k")]
+    assert rows == [r for r in rows if "| 1 |" in r] and len(rows) == 2
+    assert rows[0].startswith("| 8k@50% | 1 | 8310 |") and "| 0.0% |" in rows[0]
+    assert rows[1].startswith("| 8k | 1 | 8300 |") and "| 100.0% |" in rows[1]
 
 
 def test_write_artifacts_draws_the_latency_plot(tmp_path: Path) -> None:

@@ -90,6 +90,7 @@ def test_preflight_refusal_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     (["--phase", "long-context", "--context-lengths", "2k,tiny"], "--context-lengths", "tiny"),
     (["--phase", "long-context", "--context-lengths", "10"], "--context-lengths", "too small"),
     (["--phase", "long-context", "--long-context-items", "no-such-item"], "--long-context-items", "no-such-item"),
+    (["--phase", "long-context", "--payload-depths", "end,150%"], "--payload-depths", "150%"),
 ])
 def test_bad_phase_flags_name_the_flag(tmp_path: Path, args: list[str], flag: str, words: str) -> None:
     code, output = _invoke(tmp_path, *args)

@@ -113,16 +113,19 @@ def test_long_context_adherence_falls_with_length_and_small_window_overflows(
     assert _constraint(drift["32k"], "json")["detail"].startswith("not valid JSON")  # broken, not just wrapped
 
     # summary.md: adherence by length per model
-    drift_adh = {v: _row(_section(summary, "sim/lc-drift"), v)[6] for v in ("2k", "8k", "32k")}
+    drift_rows = {v: _row(_section(summary, "sim/lc-drift"), v) for v in ("2k", "8k", "32k")}
+    # the provider's own prompt count (the simulator's estimate), beside our cl100k target
+    assert [int(drift_rows[v][2]) for v in ("2k", "8k", "32k")] == [short, mid, long]
+    drift_adh = {v: row[7] for v, row in drift_rows.items()}
     assert drift_adh == {"2k": "100.0%", "8k": "50.0%", "32k": "50.0%"}
     clean = _section(summary, "sim/lc-clean")
-    assert all(_row(clean, v)[6] == "100.0%" for v in ("2k", "8k", "32k"))
+    assert all(_row(clean, v)[7] == "100.0%" for v in ("2k", "8k", "32k"))
     assert all(by[("sim/lc-clean", v)].extra["adherence"] == 1.0 for v in ("2k", "8k", "32k"))
 
     # a window of 4096 tokens: 2k answers, 8k and 32k are context_overflow outcomes
     small = _section(summary, "sim/lc-small")
-    assert _row(small, "2k")[7:9] == ["1", "0"]  # ok, context_overflow
-    assert _row(small, "8k")[7:10] == ["0", "1", "0"] and _row(small, "32k")[7:10] == ["0", "1", "0"]
+    assert _row(small, "2k")[8:10] == ["1", "0"]  # ok, context_overflow
+    assert _row(small, "8k")[8:11] == ["0", "1", "0"] and _row(small, "32k")[8:11] == ["0", "1", "0"]
     assert [by[("sim/lc-small", v)].error_class for v in ("2k", "8k", "32k")] == [None, "context_overflow",
                                                                                "context_overflow"]
 
