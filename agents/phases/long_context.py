@@ -19,6 +19,7 @@ the model cannot take that prompt at all).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -140,6 +141,22 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def top_failure(records: Sequence[CallRecord]) -> str:
+    """The most common failed constraint among ok answers, as "type: what" (the detail up to
+    its first colon, so "not valid JSON" groups whatever line and column it broke at), with
+    its count; "-" when every constraint held. Says *how* the format drifted, not just that."""
+    counts: Counter[str] = Counter()
+    for r in records:
+        results = r.extra.get("constraints") if r.status == "ok" else None
+        for c in results if isinstance(results, list) else []:
+            if isinstance(c, dict) and c.get("passed") is False:
+                counts[f"{c.get('type')}: {str(c.get('detail') or 'failed').split(':')[0]}"] += 1
+    if not counts:
+        return "-"
+    what, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return f"{what} ({n})"
+
+
 class LongContextPhase(Phase):
     name = "long-context"
     description = "format adherence and latency with the instruction behind 2k/8k/32k tokens of filler"
@@ -251,8 +268,8 @@ class LongContextPhase(Phase):
         for model, by_len in sorted(grouped.items()):
             lines += [f"**{model}**", "",
                       ("| context | n | prompt tokens p50 | TTFT p50 | TTFT p95 | E2E p50 | E2E p95 "
-                       "| adherence | ok | context_overflow | other errors |"),
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                       "| adherence | ok | context_overflow | other errors | top failure |"),
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
             for (tokens, depth), recs in sorted(by_len.items()):
                 ok = [r for r in recs if r.status == "ok"]
                 ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
@@ -266,7 +283,8 @@ class LongContextPhase(Phase):
                     f"| {variant_label(tokens, depth)} | {len(recs)} | {'-' if reported is None else f'{reported:.0f}'} "
                     f"| {_fmt(percentile(ttft, 50))} "
                     f"| {_fmt(percentile(ttft, 95))} | {_fmt(percentile(e2e, 50))} "
-                    f"| {_fmt(percentile(e2e, 95))} | {adh} | {len(ok)} | {overflow} | {other} |")
+                    f"| {_fmt(percentile(e2e, 95))} | {adh} | {len(ok)} | {overflow} | {other} "
+                    f"| {top_failure(ok)} |")
             lines.append("")
         return "\n".join(lines).rstrip()
 

@@ -10,7 +10,14 @@ import pytest
 from agents.config import FleetConfig
 from agents.phase_agent import PhaseAgent
 from agents.phases.base import PlanContext
-from agents.phases.long_context import PLOT_NAME, LongContextPhase, length_label, parse_depth, parse_length
+from agents.phases.long_context import (
+    PLOT_NAME,
+    LongContextPhase,
+    length_label,
+    parse_depth,
+    parse_length,
+    top_failure,
+)
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.sinks import ListSink
 from agents.suite import load_suite
@@ -109,9 +116,25 @@ def test_summary_counts_outcomes_per_model_and_length() -> None:
     big_2k = next(r for r in big.splitlines() if r.startswith("| 2k | 2 |"))
     assert "50.0%" in big_2k  # one of two calls adhered
     small_rows = small.splitlines()
-    assert any(r.startswith("| 8k | 1 |") and r.endswith("| 0 | 1 | 0 |") for r in small_rows)
-    assert any(r.startswith("| 32k | 2 |") and r.endswith("| 0 | 1 | 1 |") for r in small_rows)
+    assert any(r.startswith("| 8k | 1 |") and r.endswith("| 0 | 1 | 0 | - |") for r in small_rows)
+    assert any(r.startswith("| 32k | 2 |") and r.endswith("| 0 | 1 | 1 | - |") for r in small_rows)
     assert LongContextPhase().summary_section([]) is None
+
+
+def test_top_failure_names_how_the_format_drifted() -> None:
+    def answer(*details: str) -> CallRecord:
+        record = _rec("sim/m", "8k")
+        record.extra["constraints"] = [{"type": "json", "passed": False, "detail": d} for d in details] + [
+            {"type": "contains", "passed": True, "detail": ""}]
+        return record
+
+    records = [answer("not valid JSON: Expecting value at line 1 column 1"),
+               answer("not valid JSON: Unterminated string at line 1 column 9"),
+               answer("valid JSON wrapped in code fence"), _rec("sim/m", "8k")]
+    assert top_failure(records) == "json: not valid JSON (2)"
+    assert top_failure([_rec("sim/m", "8k")]) == "-"
+    text = LongContextPhase().summary_section(records)
+    assert text is not None and "| json: not valid JSON (2) |" in text
 
 
 def test_summary_rows_per_depth_with_the_reported_prompt_tokens() -> None:

@@ -117,6 +117,8 @@ def test_long_context_adherence_falls_with_length_and_small_window_overflows(
     # the provider's own prompt count (the simulator's estimate), beside our cl100k target
     assert [int(drift_rows[v][2]) for v in ("2k", "8k", "32k")] == [short, mid, long]
     drift_adh = {v: row[7] for v, row in drift_rows.items()}
+    assert [drift_rows[v][-1] for v in ("2k", "8k", "32k")] == [
+        "-", "json: valid JSON wrapped in code fence (1)", "json: not valid JSON (1)"]  # how it drifted
     assert drift_adh == {"2k": "100.0%", "8k": "50.0%", "32k": "50.0%"}
     clean = _section(summary, "sim/lc-clean")
     assert all(_row(clean, v)[7] == "100.0%" for v in ("2k", "8k", "32k"))
