@@ -24,15 +24,12 @@ import anthropic
 import httpx2
 from anthropic.types import Message as AnthropicMessage
 
-from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
+from harness.errors import ErrorClass, ProviderCallError, RetryDecision
 from harness.providers.openai_errors import (
     MALFORMED_ERRORS,
-    TRANSIENT,
-    body_cut,
     body_text,
+    classify_sdk_error,
     mid_stream_error,
-    root_name,
-    timed_out,
 )
 from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
@@ -202,43 +199,7 @@ class AnthropicProvider(ProviderAPI):
         return redacted(self._classify(error), self._redactor)
 
     def _classify(self, error: BaseException) -> RetryDecision:
-        name = self.provider
-        if isinstance(error, ProviderCallError):
-            kind: RetryKind = "transient" if error.error_class in TRANSIENT else "no"
-            if error.error_class == ErrorClass.RATE_LIMITED:
-                kind = "rate_limit"
-            return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
-        if isinstance(error, anthropic.APIStatusError):
-            return self._classify_status(error)
-        if isinstance(error, anthropic.APITimeoutError):
-            if timed_out(error):
-                return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
-            return RetryDecision("transient", ErrorClass.CONNECTION,
-                                 f"connection to '{name}' dropped: {root_name(error)}")
-        if isinstance(error, anthropic.APIConnectionError) and body_cut(error):
-            return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
-                                 f"response body from '{name}' cut off: {root_name(error)}")
-        if isinstance(error, anthropic.APIConnectionError):
-            return RetryDecision("transient", ErrorClass.CONNECTION,
-                                 f"cannot connect to '{name}': {root_name(error)}")
-        if isinstance(error, (httpx2.RemoteProtocolError, aiohttp.ClientPayloadError)):
-            return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
-                                 f"stream from '{name}' broken mid-way: {type(error).__name__}")
-        if isinstance(error, (httpx2.TimeoutException, TimeoutError)):
-            return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
-        if isinstance(error, (httpx2.TransportError, aiohttp.ClientError)):
-            return RetryDecision("transient", ErrorClass.CONNECTION,
-                                 f"connection to '{name}' failed: {type(error).__name__}")
-        if isinstance(error, anthropic.APIResponseValidationError):
-            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
-                                 f"malformed response from '{name}': {error.message}",
-                                 status=error.status_code)
-        if isinstance(error, MALFORMED_ERRORS):
-            return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
-                                 f"malformed response from '{name}': {type(error).__name__}: {error}")
-        if isinstance(error, anthropic.APIError):
-            return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"'{name}' error: {error.message}")
-        return RetryDecision("no", ErrorClass.UNKNOWN, f"{type(error).__name__}: {error}")
+        return classify_sdk_error(error, self.provider, anthropic, self._classify_status)
 
     def _classify_status(self, error: anthropic.APIStatusError) -> RetryDecision:
         status = error.status_code

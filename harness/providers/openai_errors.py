@@ -1,5 +1,5 @@
 """Error classification shared by every adapter built on the openai SDK (Chat Completions,
-Responses).
+Responses), and the transport ladder the anthropic SDK shares with it (`classify_sdk_error`).
 
 Why one module: both APIs raise the same SDK exceptions over the same transports, and a 429
 `insufficient_quota` or a dropped aiohttp connection must land in the same error class
@@ -11,7 +11,9 @@ are raised as `ProviderCallError` carrying their class and pass straight through
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
 
 import aiohttp
 import httpx2
@@ -113,32 +115,50 @@ def classify_openai_error(error: BaseException, provider: str, api_key_env: str,
 
 
 def _classify(error: BaseException, name: str, api_key_env: str) -> RetryDecision:
+    return classify_sdk_error(error, name, openai, lambda status_error: _classify_status(
+        status_error, name, api_key_env))
+
+
+def classify_sdk_error(error: BaseException, name: str, sdk: ModuleType,
+                       on_status: Callable[[Any], RetryDecision]) -> RetryDecision:
+    """The ladder every Stainless-generated SDK (openai, anthropic) shares: the same exception
+    names over the same transports, so a dropped connection lands in one class whichever
+    provider raised it. Only HTTP statuses differ per provider: `on_status` decides those
+    (inspect_ai's per-provider hook); `sdk` is the SDK module whose classes to match."""
     if isinstance(error, ProviderCallError):
         kind: RetryKind = "transient" if error.error_class in TRANSIENT else "no"
         if error.error_class == ErrorClass.RATE_LIMITED:
             kind = "rate_limit"
         return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
-    if isinstance(error, openai.APIStatusError):
-        return _classify_status(error, name, api_key_env)
-    if isinstance(error, openai.APITimeoutError):
+    if isinstance(error, sdk.APIStatusError):
+        return on_status(error)
+    if isinstance(error, sdk.APITimeoutError):
         if timed_out(error):
             return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
         return RetryDecision("transient", ErrorClass.CONNECTION,
                              f"connection to '{name}' dropped: {root_name(error)}")
-    if isinstance(error, openai.APIConnectionError) and body_cut(error):
+    if isinstance(error, sdk.APIConnectionError) and body_cut(error):
         return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
                              f"response body from '{name}' cut off: {root_name(error)}")
-    if isinstance(error, openai.APIConnectionError):
+    if isinstance(error, sdk.APIConnectionError):
         return RetryDecision("transient", ErrorClass.CONNECTION,
                              f"cannot connect to '{name}': {root_name(error)}")
-    if isinstance(error, openai.APIResponseValidationError):
+    if isinstance(error, (httpx2.RemoteProtocolError, aiohttp.ClientPayloadError)):
+        return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
+                             f"stream from '{name}' broken mid-way: {type(error).__name__}")
+    if isinstance(error, (httpx2.TimeoutException, TimeoutError)):
+        return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to '{name}' timed out")
+    if isinstance(error, (httpx2.TransportError, aiohttp.ClientError)):
+        return RetryDecision("transient", ErrorClass.CONNECTION,
+                             f"connection to '{name}' failed: {type(error).__name__}")
+    if isinstance(error, sdk.APIResponseValidationError):
         return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
                              f"malformed response from '{name}': {error.message}",
                              status=error.status_code)
     if isinstance(error, MALFORMED_ERRORS):
         return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
                              f"malformed response from '{name}': {type(error).__name__}: {error}")
-    if isinstance(error, openai.APIError):
+    if isinstance(error, sdk.APIError):
         return RetryDecision("transient", ErrorClass.SERVER_ERROR, f"'{name}' error: {error.message}")
     return RetryDecision("no", ErrorClass.UNKNOWN, f"{type(error).__name__}: {error}")
 

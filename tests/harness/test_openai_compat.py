@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+import aiohttp
 import httpx2
 import openai
 import pytest
@@ -102,6 +103,11 @@ def test_transport_errors(api: OpenAICompatProvider) -> None:
             "peer closed connection without sending complete message body")
     except openai.APIConnectionError as exc:
         assert api.classify(exc).error_class == ErrorClass.STREAM_BROKEN
+    # raw transport errors escaping the SDK mid-stream: the same ladder as the anthropic adapter's
+    assert api.classify(httpx2.RemoteProtocolError("peer closed")).error_class == ErrorClass.STREAM_BROKEN
+    assert api.classify(aiohttp.ClientPayloadError("truncated")).error_class == ErrorClass.STREAM_BROKEN
+    assert api.classify(aiohttp.ClientConnectionError("reset")).error_class == ErrorClass.CONNECTION
+    assert api.classify(TimeoutError()).error_class == ErrorClass.TIMEOUT
 
 
 def test_malformed_and_own_errors(api: OpenAICompatProvider) -> None:
