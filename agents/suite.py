@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.constraints import Constraint
 from harness.errors import InputError
-from harness.yaml_input import check_unique_ids, read_yaml, validate_document
+from harness.yaml_input import check_unique_ids, first_duplicate, read_yaml, validate_document
 from suites import SUITES_DIR
 
 ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -82,12 +82,8 @@ class Suite(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Suite:
-        """Backstop for suites built in code; `load_suite` reports YAML duplicates with lines."""
-        seen: set[str] = set()
-        for item in self.items:
-            if item.id in seen:
-                raise ValueError(f"duplicate item id {item.id!r}")
-            seen.add(item.id)
+        if (duplicate := first_duplicate(item.id for item in self.items)) is not None:
+            raise ValueError(f"duplicate item id {duplicate!r}")
         return self
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.yaml_input import check_unique_ids, read_yaml, validate_document
+from harness.yaml_input import check_unique_ids, first_duplicate, read_yaml, validate_document
 from suites import SUITES_DIR
 
 Label = Literal["good", "bad"]
@@ -47,12 +47,8 @@ class JudgeDataset(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> JudgeDataset:
-        """Backstop for datasets built in code; the loader reports YAML duplicates with lines."""
-        seen: set[str] = set()
-        for item in self.items:
-            if item.id in seen:
-                raise ValueError(f"duplicate item id {item.id!r}")
-            seen.add(item.id)
+        if (duplicate := first_duplicate(item.id for item in self.items)) is not None:
+            raise ValueError(f"duplicate item id {duplicate!r}")
         return self
 
 

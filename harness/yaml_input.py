@@ -8,7 +8,7 @@ along the error's `loc` turns a validation error into one line a user can jump t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -186,3 +186,14 @@ def check_unique_ids(doc: YamlDocument, list_key: str, noun: str = "item") -> No
                              f"{list_key}.{index}.id: duplicate {noun} id {entry_id!r} "
                              f"(first at line {first[entry_id]})")
         first[entry_id] = line
+
+
+def first_duplicate(ids: Iterable[str]) -> str | None:
+    """The first id seen twice, else None: the backstop for models built in code, which
+    have no file lines to name (`check_unique_ids` reports YAML duplicates with them)."""
+    seen: set[str] = set()
+    for entry_id in ids:
+        if entry_id in seen:
+            return entry_id
+        seen.add(entry_id)
+    return None

@@ -147,3 +147,14 @@ def test_regex_constraint_is_typed(tmp_path: Path) -> None:
                          "      - type: regex\n        pattern: '^hi$'\n        fullmatch: true")
     item = load_suite(str(_suite(tmp_path, text))).suite.items[0]
     assert isinstance(item.constraints[0], RegexConstraint) and item.constraints[0].fullmatch
+
+
+def test_suite_built_in_code_refuses_duplicate_ids() -> None:
+    from pydantic import ValidationError
+
+    from agents.suite import Suite, SuiteItem
+
+    Suite(name="s", items=[SuiteItem(id="a", prompt="p"), SuiteItem(id="b", prompt="p")])
+    with pytest.raises(ValidationError, match="duplicate item id 'b'"):
+        Suite(name="s", items=[SuiteItem(id="b", prompt="p"), SuiteItem(id="a", prompt="p"),
+                               SuiteItem(id="b", prompt="q")])
