@@ -23,7 +23,7 @@ from harness.providers.openai_errors import (
     body_text,
     chain,
     classify_openai_error,
-    in_stream_error,
+    reading_stream,
     root_name,
     timed_out,
 )
@@ -147,7 +147,7 @@ class OpenAICompatProvider(ProviderAPI):
         finish_reason: str | None = None
         usage: Any = None
         chunk_id: str | None = None
-        try:
+        async with reading_stream(stream, status):
             async for chunk in stream:
                 chunk_id = chunk_id or getattr(chunk, "id", None)
                 if getattr(chunk, "usage", None) is not None:
@@ -164,13 +164,6 @@ class OpenAICompatProvider(ProviderAPI):
                         _merge_tool_delta(tools, td)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
-        except Exception as exc:
-            mapped = in_stream_error(exc, status)
-            if mapped is None or mapped is exc:
-                raise
-            raise mapped from exc
-        finally:
-            await stream.close()
         if finish_reason is None:
             raise ProviderCallError(ErrorClass.STREAM_BROKEN,
                                     "stream ended without a finish_reason", status=status)

@@ -10,8 +10,9 @@ are raised as `ProviderCallError` carrying their class and pass straight through
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -104,6 +105,22 @@ def in_stream_error(exc: Exception, status: int) -> ProviderCallError | None:
         return ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
                                  f"malformed stream chunk: {type(exc).__name__}: {exc}", status=status)
     return None
+
+
+@contextlib.asynccontextmanager
+async def reading_stream(stream: Any, status: int) -> AsyncIterator[None]:
+    """Around the loop over an openai-SDK stream: whatever breaks it becomes the class
+    `in_stream_error` says, and the stream is closed on every way out (a leaked stream
+    holds its pooled connection until the server gives up)."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = in_stream_error(exc, status)
+        if mapped is None or mapped is exc:
+            raise
+        raise mapped from exc
+    finally:
+        await stream.close()
 
 
 def classify_openai_error(error: BaseException, provider: str, api_key_env: str,

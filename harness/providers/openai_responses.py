@@ -30,7 +30,7 @@ from harness.providers.openai_compat import OpenAICompatProvider, Transport
 from harness.providers.openai_errors import (
     MALFORMED_ERRORS,
     body_text,
-    in_stream_error,
+    reading_stream,
 )
 from harness.seam import CallRequest, Capabilities, ProviderResponse, strict_schema_ok
 from harness.timing import CallClock
@@ -160,7 +160,7 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
         status = stream.response.status_code
         parts: list[str] = []
         final: Response | None = None
-        try:
+        async with reading_stream(stream, status):
             async for event in stream:
                 kind = event.type
                 if kind in _CONTENT_EVENTS:
@@ -171,13 +171,6 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
                     final = event.response
                 elif kind == "error":
                     raise event_error(event.code, event.message, status)
-        except Exception as exc:
-            mapped = in_stream_error(exc, status)
-            if mapped is None or mapped is exc:
-                raise
-            raise mapped from exc
-        finally:
-            await stream.close()
         if final is None:
             raise ProviderCallError(ErrorClass.STREAM_BROKEN,
                                     "stream ended without response.completed", status=status)
