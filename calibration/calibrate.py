@@ -33,7 +33,7 @@ import msgspec
 from archive.aggregate import RunEntry, build_lineages, read_run
 from archive.store import RunStore, atomic_write_bytes
 from calibration.ema import update_weights
-from calibration.manual_store import manual_totals
+from calibration.manual_store import manual_totals_by_run
 from calibration.rankings import DEFAULT_RESAMPLES, build_rankings
 from calibration.schema import (
     RANKINGS_JSON,
@@ -47,7 +47,6 @@ from calibration.scores import ScoredRecord, score_records
 from calibration.settings import CalibrationSettings
 from calibration.surprises import find_surprises, record_surprises
 from harness.errors import InputError
-from harness.records import RecordKey
 
 PENDING_STATUSES = frozenset({"running", "interrupted"})  # may still gain records on --resume
 LOCK_FILE = ".calibrate.lock"
@@ -139,10 +138,7 @@ def scored_archive(runs_dir: Path, settings: CalibrationSettings) -> ArchiveScor
         except InputError as exc:
             unreadable[run.run_id] = str(exc)
     _, winners = build_lineages(entries)
-    weights = settings.rubric.weights
-    manual: dict[str, dict[RecordKey, float]] = {}
-    for run_id in sorted({r.run_id for r in winners}):
-        manual[run_id] = manual_totals(paths[run_id], weights)
+    manual = manual_totals_by_run({r.run_id: paths[r.run_id] for r in winners}, settings.rubric.weights)
     return ArchiveScores(scored=score_records(winners, manual), statuses={e.run_id: e.status for e in entries},
                          unreadable=unreadable)
 

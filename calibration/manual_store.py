@@ -74,3 +74,8 @@ def manual_totals(run_dir: Path, weights: Mapping[str, int]) -> dict[RecordKey, 
             if scale > 0:
                 out[key] = 100.0 * sum(lines[c].points for c in weights) / scale
     return out
+
+
+def manual_totals_by_run(run_paths: Mapping[str, Path], weights: Mapping[str, int]) -> dict[str, dict[RecordKey, float]]:
+    """run id -> its complete manual totals, for the runs that have any (`score_records`' input)."""
+    return {run_id: totals for run_id, path in sorted(run_paths.items()) if (totals := manual_totals(path, weights))}

@@ -13,7 +13,7 @@ run; the dashboard is still useful without them and says which command fills the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ from archive.aggregate import RunEntry, build_lineages
 from archive.manifest import utc_now_iso
 from archive.stats import summarize
 from archive.store import RunDir, RunStore
-from calibration.manual_store import manual_totals
+from calibration.manual_store import manual_totals_by_run
 from calibration.schema import (
     JUDGE_COMPARISON_JSON,
     RANKINGS_JSON,
@@ -42,7 +42,7 @@ from calibration.settings import CalibrationSettings
 from dashboard import collect_perf
 from dashboard.model import DashboardData, DatePoint, History, ModelTotal, Overview, RunInfo
 from harness.errors import InputError
-from harness.records import CallRecord, RecordKey
+from harness.records import CallRecord
 
 T = TypeVar("T")
 
@@ -63,12 +63,6 @@ def scored_counts(records: Iterable[CallRecord], manual: ManualTotals) -> dict[s
     for scored in score_records(records, manual):
         counts[scored.model] = counts.get(scored.model, 0) + 1
     return counts
-
-
-def read_manual_totals(dirs: Mapping[str, RunDir]) -> dict[str, dict[RecordKey, float]]:
-    """Each run's complete manual rubric totals (`fleetbench score --manual`), by run id."""
-    weights = CalibrationSettings().rubric.weights
-    return {run_id: totals for run_id, run in dirs.items() if (totals := manual_totals(run.path, weights))}
 
 
 def _success(ok: int, error: int) -> float | None:
@@ -216,7 +210,8 @@ def collect(runs_dir: Path) -> DashboardData:
     root = store.runs_dir
     tier1, tier2 = tool_thresholds(entries, dirs)
     ordered = sorted(entries, key=lambda e: (e.date, e.created_at, e.run_id))
-    manual = read_manual_totals(dirs)
+    manual = manual_totals_by_run({run_id: run.path for run_id, run in dirs.items()},
+                                  CalibrationSettings().rubric.weights)
     history = History(runs=[_run_info(e, manual) for e in ordered], dates=_date_points(ordered, manual),
                       weights=read_optional(root / ROUTING_WEIGHTS_JSON, RoutingWeights, notes),
                       surprises=read_surprises(root / SURPRISES_JSONL, notes))
