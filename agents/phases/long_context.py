@@ -157,6 +157,18 @@ def top_failure(records: Sequence[CallRecord]) -> str:
     return f"{what} ({n})"
 
 
+def length_ticks(records: Sequence[CallRecord]) -> list[tuple[int, str]]:
+    """The plot's x ticks: every tested length, and where calls overflowed, how many. A line
+    that stops at 8k must not read as "32k was not tried"."""
+    tested: set[int] = set()
+    overflowed: Counter[int] = Counter()
+    for r in records:
+        if (tokens := _record_tokens(r)) is not None:
+            tested.add(tokens)
+            overflowed[tokens] += r.status != "ok" and r.error_class == "context_overflow"
+    return [(t, length_label(t) + (f"\n{overflowed[t]} overflowed" if overflowed[t] else "")) for t in sorted(tested)]
+
+
 class LongContextPhase(Phase):
     name = "long-context"
     description = "format adherence and latency with the instruction behind 2k/8k/32k tokens of filler"
@@ -311,9 +323,9 @@ class LongContextPhase(Phase):
                     dest.append(Series(label=model, x=xs, y=p50s, upper=p95s))
         if not all_lengths:
             return []
+        ticks = [(float(tokens), label) for tokens, label in length_ticks(records)]
         line_panels(run_dir / PLOT_NAME,
                     [("time to first token", ttft_series), ("end-to-end latency", e2e_series)],
                     xlabel="context length (tokens, log scale)", ylabel="ms (solid p50, dashed p95)",
-                    title="long-context latency by model (ok calls only)",
-                    xticks=[(float(t), length_label(t)) for t in sorted(all_lengths)])
+                    title="long-context latency by model (ok calls only)", xticks=ticks)
         return [PLOT_NAME]

@@ -14,6 +14,7 @@ from agents.phases.long_context import (
     PLOT_NAME,
     LongContextPhase,
     length_label,
+    length_ticks,
     parse_depth,
     parse_length,
     top_failure,
@@ -146,6 +147,10 @@ def test_summary_rows_per_depth_with_the_reported_prompt_tokens() -> None:
     assert rows == [r for r in rows if "| 1 |" in r] and len(rows) == 2
     assert rows[0].startswith("| 8k@50% | 1 | 8310 |") and "| 0.0% |" in rows[0]
     assert rows[1].startswith("| 8k | 1 | 8300 |") and "| 100.0% |" in rows[1]
+
+
+def test_plot_ticks_name_every_length_and_its_overflows() -> None:
+    assert length_ticks(_synthetic()) == [(2048, "2k"), (8192, "8k\n1 overflowed"), (32768, "32k\n1 overflowed")]
 
 
 def test_write_artifacts_draws_the_latency_plot(tmp_path: Path) -> None:
