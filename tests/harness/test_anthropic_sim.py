@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import random
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import httpx2
 import pytest
 
-from harness.call import CallOutcome, execute_call
-from harness.limiter import LimiterCore, UnlimitedLimiter
+from harness.limiter import LimiterCore
 from harness.limits import ProviderLimits
 from harness.providers.anthropic_messages import AnthropicProvider, Transport, anthropic_tool
 from harness.retry import RetryPolicy
@@ -21,12 +19,11 @@ from harness.seam import CallRequest, Message
 from harness.timing import CallClock
 from simulator.config import BrainConfig, FaultRule, OutputSpec, SimConfig
 from simulator.server import SimThread
-from simulator.truth import RequestTruth
+from tests.harness.sim_support import call, setup, truth_of
+from tests.harness.sim_support import req as sim_req
 
 KEY = "sk-ant-sim-test-key-0001"
 ENV = "SIM_ANTHROPIC_API_KEY"
-FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05, deadline_s=20)
-BRAIN = BrainConfig(ttft_ms=30, itl_ms=3, output_tokens=8)
 TRANSPORTS: list[Transport] = ["aiohttp", "httpx"]
 
 
@@ -34,11 +31,6 @@ TRANSPORTS: list[Transport] = ["aiohttp", "httpx"]
 def sim() -> Iterator[SimThread]:
     with SimThread(SimConfig()) as running:
         yield running
-
-
-def setup(sim: SimThread, **cfg: object) -> None:
-    sim.configure(SimConfig(default_brain=BRAIN, **cfg))  # type: ignore[arg-type]
-    sim.reset()
 
 
 def make(sim: SimThread, key: str = KEY, transport: Transport = "aiohttp") -> AnthropicProvider:
@@ -52,22 +44,8 @@ async def provider(request: pytest.FixtureRequest, sim: SimThread) -> AsyncItera
     await api.aclose()
 
 
-def req(model: str = "claude-sim", *, stream: bool = True, content: str = "hello there",
-        timeout_s: float = 10.0, **kw: object) -> CallRequest:
-    return CallRequest(model=model, messages=[Message(role="user", content=content)], stream=stream,
-                       timeout_s=timeout_s, max_tokens=64, **kw)  # type: ignore[arg-type]
-
-
-async def call(api: AnthropicProvider, request: CallRequest, policy: RetryPolicy = FAST,
-               limiter: LimiterCore | UnlimitedLimiter | None = None) -> CallOutcome:
-    return await execute_call(api, request, limiter or UnlimitedLimiter(), policy, holder="test",
-                              rng=random.Random(0))
-
-
-def truth_of(sim: SimThread, request_id: str | None) -> RequestTruth:
-    matches = [t for t in sim.truths() if t.request_id == request_id]
-    assert len(matches) == 1, (request_id, sim.truths())
-    return matches[0]
+def req(model: str = "claude-sim", **kw: Any) -> CallRequest:
+    return sim_req(model, **kw)
 
 
 async def test_streaming_ttft_matches_truth_and_usage(sim: SimThread, provider: AnthropicProvider) -> None:
@@ -161,55 +139,6 @@ async def test_529_overloaded_is_transient_and_retried(sim: SimThread, provider:
     first = outcome.attempt_log[0]
     assert first.error_class == "overloaded" and first.status == 529 and first.retry_after_s == 1.0
     assert [t.status for t in sim.truths()] == [529, 200]
-
-
-async def test_quota_is_not_retried(sim: SimThread, provider: AnthropicProvider) -> None:
-    setup(sim, faults=[FaultRule(kind="quota", rate=1.0)])
-    outcome = await call(provider, req())
-    assert outcome.status == "error" and outcome.error_class == "quota_exhausted"
-    assert outcome.attempts == 1 and len(sim.truths()) == 1
-    assert outcome.attempt_log[0].status == 402
-
-
-async def test_5xx_is_retried_then_ok(sim: SimThread, provider: AnthropicProvider) -> None:
-    setup(sim, faults=[FaultRule(kind="server_error", at=[1, 2])])
-    outcome = await call(provider, req())
-    assert outcome.status == "ok" and outcome.attempts == 3
-    assert [a.error_class for a in outcome.attempt_log] == ["server_error", "server_error", None]
-    assert [t.status for t in sim.truths()] == [500, 500, 200]
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_stream_cut_is_stream_broken(sim: SimThread, provider: AnthropicProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="stream_cut", rate=1.0, cut_after_tokens=2)])
-    outcome = await call(provider, req(stream=stream), policy=FAST.model_copy(update={"max_attempts": 2}))
-    assert outcome.status == "error" and outcome.error_class == "stream_broken"
-    assert outcome.attempts == 2 and len(sim.truths()) == 2  # transient: retried
-    if stream:  # headers had arrived, so the broken attempt still names the server's request
-        assert [a.request_id for a in outcome.attempt_log] == [t.request_id for t in sim.truths()]
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_malformed_body(sim: SimThread, provider: AnthropicProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="malformed", rate=1.0)])
-    outcome = await call(provider, req(stream=stream), policy=RetryPolicy(max_attempts=1))
-    assert outcome.status == "error" and outcome.error_class == "malformed_response"
-
-
-async def test_hang_times_out(sim: SimThread, provider: AnthropicProvider) -> None:
-    setup(sim, faults=[FaultRule(kind="hang", rate=1.0, hang_s=30)])
-    t0 = time.monotonic()
-    outcome = await call(provider, req(timeout_s=0.5), policy=RetryPolicy(max_attempts=1))
-    assert outcome.status == "error" and outcome.error_class == "timeout"
-    assert 0.45 <= time.monotonic() - t0 < 3.0
-
-
-async def test_context_overflow_is_not_retried(sim: SimThread, provider: AnthropicProvider) -> None:
-    setup(sim, models={"small": BrainConfig(context_window=50)})
-    outcome = await call(provider, req("small", content="word " * 400))
-    assert outcome.status == "error" and outcome.error_class == "context_overflow"
-    assert outcome.attempts == 1 and len(sim.truths()) == 1
-    assert outcome.error_message is not None and "HTTP 400" in outcome.error_message
 
 
 async def test_wrong_key_is_auth_and_never_leaks_the_key(sim: SimThread) -> None:

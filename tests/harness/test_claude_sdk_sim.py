@@ -5,21 +5,21 @@ Slow: every call spawns the Claude Code CLI (~0.5 s each).
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.call import CallOutcome, execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.call import CallOutcome
 from harness.providers.claude_sdk import ClaudeAgentSDKProvider, render_prompt
-from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message
 from harness.timing import CallClock
 from simulator.config import BrainConfig, FaultRule, OutputSpec, SimConfig
 from simulator.server import SimThread
+from tests.harness.sim_support import FAST
+from tests.harness.sim_support import call as sim_call
+from tests.harness.sim_support import setup as sim_setup
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,7 @@ def sim() -> Iterator[SimThread]:
 
 
 def setup(sim: SimThread, **cfg: object) -> None:
-    sim.configure(SimConfig(default_brain=BRAIN, **cfg))  # type: ignore[arg-type]
-    sim.reset()
+    sim_setup(sim, BRAIN, **cfg)
 
 
 @pytest.fixture
@@ -55,9 +54,7 @@ def req(timeout_s: float = 10.0) -> CallRequest:
 
 
 async def call(api: ClaudeAgentSDKProvider, request: CallRequest, attempts: int = 1) -> CallOutcome:
-    return await execute_call(api, request, UnlimitedLimiter(), RetryPolicy(max_attempts=attempts,
-                              base_delay_s=0.01, max_delay_s=0.05, deadline_s=20),
-                              holder="test", rng=random.Random(0))
+    return await sim_call(api, request, FAST.model_copy(update={"max_attempts": attempts}))
 
 
 async def test_success_through_the_cli(sim: SimThread, provider: ClaudeAgentSDKProvider) -> None:

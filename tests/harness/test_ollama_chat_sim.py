@@ -3,16 +3,13 @@ against its ground truth (mirrors test_openai_compat_sim)."""
 
 from __future__ import annotations
 
-import random
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from harness.call import CallOutcome, execute_call
 from harness.errors import ErrorClass
-from harness.limiter import LimiterCore, UnlimitedLimiter
+from harness.limiter import LimiterCore
 from harness.limits import ProviderLimits
 from harness.providers.ollama_chat import OllamaProvider
 from harness.retry import RetryPolicy
@@ -20,7 +17,7 @@ from harness.seam import CallRequest, Message
 from harness.timing import CallClock
 from simulator.config import BrainConfig, FaultRule, OutputSpec, SimConfig
 from simulator.server import SimThread
-from tests.harness.test_openai_compat_sim import FAST, setup, truth_of
+from tests.harness.sim_support import call, req, setup, truth_of
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +31,6 @@ async def provider(sim: SimThread) -> AsyncIterator[OllamaProvider]:
     api = OllamaProvider("ollama-sim", sim.url)
     yield api
     await api.aclose()
-
-
-def req(model: str = "m", *, stream: bool = True, content: str = "hello there", timeout_s: float = 10.0,
-        **kw: object) -> CallRequest:
-    return CallRequest(model=model, messages=[Message(role="user", content=content)], stream=stream,
-                       timeout_s=timeout_s, max_tokens=64, **kw)  # type: ignore[arg-type]
-
-
-async def call(api: OllamaProvider, request: CallRequest, policy: RetryPolicy = FAST,
-               limiter: LimiterCore | UnlimitedLimiter | None = None) -> CallOutcome:
-    return await execute_call(api, request, limiter or UnlimitedLimiter(), policy, holder="test",
-                              rng=random.Random(0))
 
 
 async def test_streaming_ttft_matches_truth(sim: SimThread, provider: OllamaProvider) -> None:
@@ -100,15 +85,6 @@ async def test_tool_call(sim: SimThread, provider: OllamaProvider, stream: bool)
     assert outcome.ttft_ms is not None  # a tool-call line counts as content
 
 
-async def test_5xx_is_retried_then_ok(sim: SimThread, provider: OllamaProvider) -> None:
-    setup(sim, faults=[FaultRule(kind="server_error", at=[1, 2])])
-    outcome = await call(provider, req())
-    assert outcome.status == "ok" and outcome.attempts == 3
-    assert [a.error_class for a in outcome.attempt_log] == ["server_error", "server_error", None]
-    assert [a.status for a in outcome.attempt_log[:2]] == [500, 500]
-    assert [t.status for t in sim.truths()] == [500, 500, 200]
-
-
 async def test_503_is_overloaded_and_retried(sim: SimThread, provider: OllamaProvider) -> None:
     setup(sim, faults=[FaultRule(kind="overloaded", at=[1])])
     outcome = await call(provider, req(stream=False))
@@ -126,45 +102,12 @@ async def test_429_retry_after_reaches_the_decision(sim: SimThread, provider: Ol
     assert first.retry_after_s == pytest.approx(0.3) and first.waited_s >= 0.3
 
 
-@pytest.mark.parametrize("stream", [True, False])
-async def test_stream_cut_is_stream_broken(sim: SimThread, provider: OllamaProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="stream_cut", rate=1.0, cut_after_tokens=2)])
-    outcome = await call(provider, req(stream=stream), policy=FAST.model_copy(update={"max_attempts": 2}))
-    assert outcome.status == "error" and outcome.error_class == "stream_broken"
-    assert outcome.attempts == 2 and len(sim.truths()) == 2  # transient: retried
-    if stream:
-        assert [a.request_id for a in outcome.attempt_log] == [t.request_id for t in sim.truths()]
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_malformed_body(sim: SimThread, provider: OllamaProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="malformed", rate=1.0)])
-    outcome = await call(provider, req(stream=stream), policy=RetryPolicy(max_attempts=1))
-    assert outcome.status == "error" and outcome.error_class == "malformed_response"
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_hang_times_out(sim: SimThread, provider: OllamaProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="hang", rate=1.0, hang_s=30)])
-    t0 = time.monotonic()
-    outcome = await call(provider, req(timeout_s=0.5, stream=stream), policy=RetryPolicy(max_attempts=1))
-    assert outcome.status == "error" and outcome.error_class == "timeout"
-    assert 0.45 <= time.monotonic() - t0 < 3.0
-
-
 async def test_unknown_model_names_model_and_host(sim: SimThread, provider: OllamaProvider) -> None:
     setup(sim, unknown_model_404=True)
     outcome = await call(provider, req("llama9:70b"))
     assert outcome.status == "error" and outcome.error_class == "bad_request" and outcome.attempts == 1
     assert outcome.error_message is not None
     assert "model 'llama9:70b' is not pulled on " + sim.url in outcome.error_message
-
-
-async def test_context_overflow_is_not_retried(sim: SimThread, provider: OllamaProvider) -> None:
-    setup(sim, models={"small": BrainConfig(context_window=50)})
-    outcome = await call(provider, req("small", content="word " * 400))
-    assert outcome.status == "error" and outcome.error_class == "context_overflow"
-    assert outcome.attempts == 1 and len(sim.truths()) == 1
 
 
 @pytest.mark.parametrize("stream", [True, False])

@@ -4,23 +4,21 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from harness.call import CallOutcome, execute_call
 from harness.errors import ErrorClass, ProviderCallError
-from harness.limiter import LimiterCore, UnlimitedLimiter
+from harness.limiter import LimiterCore
 from harness.limits import ProviderLimits
 from harness.providers.openai_compat import Transport
 from harness.providers.openai_responses import OpenAIResponsesProvider, event_error
-from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message
 from harness.timing import CallClock
 from simulator.config import BrainConfig, FaultRule, OutputSpec, SimConfig
 from simulator.server import SimThread
-from tests.harness.test_openai_compat_sim import FAST, truth_of
+from tests.harness.sim_support import call, truth_of
+from tests.harness.sim_support import setup as sim_setup
 
 KEY = "sk-sim-responses-key-0001"
 BRAIN = BrainConfig(ttft_ms=30, itl_ms=3, output_tokens=8,
@@ -34,8 +32,7 @@ def sim() -> Iterator[SimThread]:
 
 
 def setup(sim: SimThread, **cfg: object) -> None:
-    sim.configure(SimConfig(default_brain=BRAIN, **cfg))  # type: ignore[arg-type]
-    sim.reset()
+    sim_setup(sim, BRAIN, **cfg)  # a brain that reasons, for the effort variants
 
 
 @pytest.fixture(params=["aiohttp", "httpx"])
@@ -51,12 +48,6 @@ def req(model: str = "gpt-5-codex", *, stream: bool = True, variant: str = "", m
     return CallRequest(model=model, variant=variant, stream=stream, max_tokens=max_tokens, timeout_s=10.0,
                        messages=[Message(role="system", content="Answer briefly."),
                                  Message(role="user", content="hello there")], **kw)  # type: ignore[arg-type]
-
-
-async def call(api: OpenAIResponsesProvider, request: CallRequest, policy: RetryPolicy = FAST,
-               limiter: LimiterCore | UnlimitedLimiter | None = None) -> CallOutcome:
-    return await execute_call(api, request, limiter or UnlimitedLimiter(), policy, holder="test",
-                              rng=random.Random(0))
 
 
 async def test_streaming_matches_truth(sim: SimThread, provider: OpenAIResponsesProvider) -> None:
@@ -143,29 +134,6 @@ async def test_429_retry_after_is_honoured(sim: SimThread) -> None:
     rejected, accepted = sim.truths()
     assert rejected.status == 429 and accepted.status == 200 and rejected.end_ns is not None
     assert accepted.arrival_ns - rejected.end_ns >= 1_000_000_000
-
-
-async def test_quota_is_not_retried(sim: SimThread, provider: OpenAIResponsesProvider) -> None:
-    setup(sim, faults=[FaultRule(kind="quota", rate=1.0, api="responses")])
-    outcome = await call(provider, req())
-    assert outcome.status == "error" and outcome.error_class == "quota_exhausted"
-    assert outcome.attempts == 1 and len(sim.truths()) == 1
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_stream_cut_is_stream_broken(sim: SimThread, provider: OpenAIResponsesProvider,
-                                           stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="stream_cut", rate=1.0, cut_after_tokens=2)])
-    outcome = await call(provider, req(stream=stream), policy=FAST.model_copy(update={"max_attempts": 2}))
-    assert outcome.status == "error" and outcome.error_class == "stream_broken"
-    assert outcome.attempts == 2 and len(sim.truths()) == 2
-
-
-@pytest.mark.parametrize("stream", [True, False])
-async def test_malformed(sim: SimThread, provider: OpenAIResponsesProvider, stream: bool) -> None:
-    setup(sim, faults=[FaultRule(kind="malformed", rate=1.0)])
-    outcome = await call(provider, req(stream=stream), policy=RetryPolicy(max_attempts=1))
-    assert outcome.status == "error" and outcome.error_class == "malformed_response"
 
 
 async def test_wrong_key_is_auth_and_never_leaks(sim: SimThread) -> None:
