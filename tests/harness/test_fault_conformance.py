@@ -1,7 +1,8 @@
 """Every HTTP adapter, with the real SDK over real HTTP, meets the same simulator faults
-the same way: 5xx retried, a cut stream is `stream_broken` (retried), a garbled body is
-`malformed_response`, a hung server is a `timeout`, an oversized prompt is
-`context_overflow` (never retried), an exhausted quota is never retried.
+the same way: a 429's Retry-After is waited out, 5xx retried, a cut stream is
+`stream_broken` (retried), a garbled body is `malformed_response`, a hung server is a
+`timeout`, an oversized prompt is `context_overflow`, an exhausted quota and a wrong key
+are never retried (and the key never shows), a refused connection is `connection`.
 
 Why one module for all adapters: the retry policy and aggregation reason over error
 classes, so an adapter that files a failure under another class would skew every provider
@@ -9,11 +10,14 @@ comparison it takes part in. Wire-specific behaviour stays in each adapter's own
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from harness.limiter import LimiterCore
+from harness.limits import ProviderLimits
 from harness.providers.anthropic_messages import AnthropicProvider
 from harness.providers.ollama_chat import OllamaProvider
 from harness.providers.openai_compat import OpenAICompatProvider
@@ -25,16 +29,17 @@ from simulator.server import SimThread
 from tests.harness.sim_support import FAST, call, req, setup
 
 KEY = "sk-sim-conformance-key-0001"
-ADAPTERS: dict[str, Callable[[str], ProviderAPI]] = {
-    "chat-aiohttp": lambda url: OpenAICompatProvider("sim", url + "/v1", KEY, "SIM_KEY", transport="aiohttp"),
-    "chat-httpx": lambda url: OpenAICompatProvider("sim", url + "/v1", KEY, "SIM_KEY", transport="httpx"),
-    "responses-aiohttp": lambda url: OpenAIResponsesProvider("sim", url + "/v1", KEY, "SIM_KEY",
-                                                             transport="aiohttp"),
-    "responses-httpx": lambda url: OpenAIResponsesProvider("sim", url + "/v1", KEY, "SIM_KEY", transport="httpx"),
-    "messages-aiohttp": lambda url: AnthropicProvider("sim-anthropic", url, KEY, "SIM_KEY", transport="aiohttp"),
-    "messages-httpx": lambda url: AnthropicProvider("sim-anthropic", url, KEY, "SIM_KEY", transport="httpx"),
-    "ollama": lambda url: OllamaProvider("ollama-sim", url),
+ENV = "SIM_KEY"
+ADAPTERS: dict[str, Callable[[str, str], ProviderAPI]] = {  # (base url, key) -> adapter
+    "chat-aiohttp": lambda url, key: OpenAICompatProvider("sim", url + "/v1", key, ENV, transport="aiohttp"),
+    "chat-httpx": lambda url, key: OpenAICompatProvider("sim", url + "/v1", key, ENV, transport="httpx"),
+    "responses-aiohttp": lambda url, key: OpenAIResponsesProvider("sim", url + "/v1", key, ENV, transport="aiohttp"),
+    "responses-httpx": lambda url, key: OpenAIResponsesProvider("sim", url + "/v1", key, ENV, transport="httpx"),
+    "messages-aiohttp": lambda url, key: AnthropicProvider("sim-anthropic", url, key, ENV, transport="aiohttp"),
+    "messages-httpx": lambda url, key: AnthropicProvider("sim-anthropic", url, key, ENV, transport="httpx"),
+    "ollama": lambda url, key: OllamaProvider("ollama-sim", url),
 }
+KEYED = [name for name in sorted(ADAPTERS) if name != "ollama"]  # Ollama servers take no key and have no quota
 QUOTA_STATUS = {"chat": 429, "responses": 429, "messages": 402}  # by wire
 STREAM = pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 
@@ -47,7 +52,7 @@ def sim() -> Iterator[SimThread]:
 
 @pytest.fixture(params=sorted(ADAPTERS))
 async def provider(request: pytest.FixtureRequest, sim: SimThread) -> AsyncIterator[ProviderAPI]:
-    api = ADAPTERS[request.param](sim.url)
+    api = ADAPTERS[request.param](sim.url, KEY)
     yield api
     await api.aclose()
 
@@ -95,9 +100,9 @@ async def test_context_overflow_is_not_retried(sim: SimThread, provider: Provide
     assert outcome.error_message is not None and "400" in outcome.error_message
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(ADAPTERS) if n != "ollama"])  # Ollama has no quota
+@pytest.mark.parametrize("name", KEYED)
 async def test_quota_is_not_retried(sim: SimThread, name: str) -> None:
-    api = ADAPTERS[name](sim.url)
+    api = ADAPTERS[name](sim.url, KEY)
     setup(sim, faults=[FaultRule(kind="quota", rate=1.0)])
     try:
         outcome = await call(api, req())
@@ -106,3 +111,49 @@ async def test_quota_is_not_retried(sim: SimThread, name: str) -> None:
     assert outcome.status == "error" and outcome.error_class == "quota_exhausted"
     assert outcome.attempts == 1 and len(sim.truths()) == 1
     assert outcome.attempt_log[0].status == QUOTA_STATUS[name.split("-")[0]]
+
+
+async def test_429_retry_after_is_honoured(sim: SimThread, provider: ProviderAPI) -> None:
+    setup(sim, faults=[FaultRule(kind="rate_limit", at=[1], retry_after_s=1.0)])
+    limiter = LimiterCore(ProviderLimits())
+    outcome = await call(provider, req(), limiter=limiter)
+    assert outcome.status == "ok" and outcome.attempts == 2
+    first = outcome.attempt_log[0]
+    assert first.error_class == "rate_limited" and first.status == 429 and first.retry_after_s == 1.0
+    assert first.waited_s >= 1.0
+    rejected, accepted = sim.truths()
+    assert rejected.status == 429 and accepted.status == 200 and rejected.end_ns is not None
+    assert accepted.arrival_ns - rejected.end_ns >= 1_000_000_000  # the server saw the wait
+    assert limiter.stats()["granted_total"] == 2  # the retry asked the limiter again
+
+
+@pytest.mark.parametrize("name", KEYED)
+async def test_wrong_key_is_auth_and_never_leaks_the_key(sim: SimThread, name: str) -> None:
+    setup(sim, api_keys=["sk-right-0001"])
+    wrong = "sk-wrong-key-0123456789"
+    api, right = ADAPTERS[name](sim.url, wrong), ADAPTERS[name](sim.url, "sk-right-0001")
+    try:
+        outcome = await call(api, req())
+        assert (await call(right, req())).status == "ok"
+    finally:
+        await api.aclose()
+        await right.aclose()
+    assert outcome.status == "error" and outcome.error_class == "auth" and outcome.attempts == 1
+    assert outcome.error_message is not None
+    assert f"${ENV}" in outcome.error_message and "HTTP 401" in outcome.error_message
+    assert wrong not in outcome.error_message and "0123456789" not in outcome.error_message
+    assert "0123456789" not in api.connection_key()
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+async def test_connection_refused_is_connection(name: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    api = ADAPTERS[name](f"http://127.0.0.1:{port}", KEY)
+    try:
+        outcome = await call(api, req(), policy=RetryPolicy(max_attempts=1))
+        await api.warm_up()  # best effort: never raises
+    finally:
+        await api.aclose()
+    assert outcome.status == "error" and outcome.error_class == "connection"

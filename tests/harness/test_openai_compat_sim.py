@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
 from harness.providers.openai_compat import OpenAICompatProvider, Transport
 from harness.retry import RetryPolicy
 from harness.timing import CallClock
@@ -87,25 +84,6 @@ async def test_streamed_tool_call_is_assembled(sim: SimThread, provider: OpenAIC
     assert outcome.ttft_ms is not None  # tool-call deltas count as content
 
 
-async def test_429_retry_after_is_honoured(sim: SimThread) -> None:
-    setup(sim, faults=[FaultRule(kind="rate_limit", at=[1], retry_after_s=1.0)])
-    api = OpenAICompatProvider("sim", sim.url + "/v1", KEY, "SIM_TEST_API_KEY")
-    limiter = LimiterCore(ProviderLimits())
-    try:
-        outcome = await call(api, req(), limiter=limiter)
-    finally:
-        await api.aclose()
-    assert outcome.status == "ok" and outcome.attempts == 2
-    first = outcome.attempt_log[0]
-    assert first.error_class == "rate_limited" and first.status == 429 and first.retry_after_s == 1.0
-    assert first.waited_s >= 1.0 and first.request_id is not None
-    rejected, accepted = sim.truths()
-    assert rejected.status == 429 and accepted.status == 200
-    assert rejected.end_ns is not None
-    assert accepted.arrival_ns - rejected.end_ns >= 1_000_000_000
-    assert limiter.stats()["granted_total"] == 2
-
-
 @pytest.mark.parametrize("fmt", ["ms", "openai_reset", "seconds"])
 async def test_retry_after_formats_reach_the_decision(sim: SimThread, fmt: str) -> None:
     setup(sim, faults=[FaultRule(kind="rate_limit", rate=1.0, retry_after_s=2.0,
@@ -118,36 +96,3 @@ async def test_retry_after_formats_reach_the_decision(sim: SimThread, fmt: str) 
     assert outcome.error_class == "rate_limited"
     assert outcome.attempt_log[0].retry_after_s == pytest.approx(2.0)
 
-
-async def test_wrong_key_is_auth_and_never_leaks_the_key(sim: SimThread) -> None:
-    setup(sim, api_keys=["sk-right"])
-    wrong = "sk-wrong-key-0123456789"
-    api = OpenAICompatProvider("sim", sim.url + "/v1", wrong, "SIM_TEST_API_KEY")
-    try:
-        outcome = await call(api, req())
-    finally:
-        await api.aclose()
-    assert outcome.status == "error" and outcome.error_class == "auth" and outcome.attempts == 1
-    assert outcome.error_message is not None
-    assert "$SIM_TEST_API_KEY" in outcome.error_message and "HTTP 401" in outcome.error_message
-    assert wrong not in outcome.error_message and "0123456789" not in outcome.error_message
-    right = OpenAICompatProvider("sim", sim.url + "/v1", "sk-right", "SIM_TEST_API_KEY")
-    try:
-        assert (await call(right, req())).status == "ok"
-    finally:
-        await right.aclose()
-
-
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_connection_refused_is_connection(transport: Transport) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    api = OpenAICompatProvider("sim", f"http://127.0.0.1:{port}/v1", KEY, "SIM_TEST_API_KEY",
-                               transport=transport)
-    try:
-        outcome = await call(api, req(), policy=RetryPolicy(max_attempts=1))
-    finally:
-        await api.aclose()
-    assert outcome.status == "error" and outcome.error_class == "connection"
-    await api.warm_up()  # best effort: never raises
