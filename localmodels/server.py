@@ -151,14 +151,19 @@ async def _generation(request: web.Request, chat: bool) -> web.StreamResponse:
         resp.content_type = "application/x-ndjson"
         await resp.prepare(request)
         try:
-            async for event in events:
-                if isinstance(event, Piece):
-                    await resp.write(json.dumps(parsed.line(event.text)).encode() + b"\n")
-                elif isinstance(event, Final):
-                    await resp.write(json.dumps(parsed.line("", event)).encode() + b"\n")
-        except Exception as err:  # noqa: BLE001 - headers are out: report in-stream, as Ollama does
-            await resp.write(json.dumps({"error": f"{type(err).__name__}: {err}"}).encode() + b"\n")
-        await resp.write_eof()
+            try:
+                async for event in events:
+                    if isinstance(event, Piece):
+                        await resp.write(json.dumps(parsed.line(event.text)).encode() + b"\n")
+                    elif isinstance(event, Final):
+                        await resp.write(json.dumps(parsed.line("", event)).encode() + b"\n")
+            except ConnectionResetError:
+                raise
+            except Exception as err:  # noqa: BLE001 - headers are out: report in-stream, as Ollama does
+                await resp.write(json.dumps({"error": f"{type(err).__name__}: {err}"}).encode() + b"\n")
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass  # the client hung up (it had its answer, or gave up): nobody is left to tell
         return resp
     finally:
         await events.aclose()  # stops a generation nobody reads

@@ -3,13 +3,14 @@ and through the OllamaProvider adapter over real HTTP. Generations are kept to 1
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import ollama
@@ -20,7 +21,7 @@ from harness.limiter import UnlimitedLimiter
 from harness.providers.ollama_chat import OllamaProvider
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message
-from localmodels.engine import StopMatcher, render_base_prompt
+from localmodels.engine import Final, Piece, Started, StopMatcher, render_base_prompt
 from localmodels.registry import MODELS, lookup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +191,58 @@ async def test_bad_format_is_a_400(server: str) -> None:
     async with aiohttp.ClientSession() as session, session.post(f"{server}/api/chat", json=body) as resp:
         assert resp.status == 400
         assert "format" in (await resp.json())["error"]
+
+
+class _ScriptedEngine:
+    """Stands in for llama.cpp: the server's streaming code is what is under test here."""
+
+    async def generate(self, spec: object, options: object, **_: object) -> AsyncIterator[object]:
+        yield Started(prompt_tokens=3)
+        for word in ("Paris", " is", " the", " capital."):
+            yield Piece(word)
+        yield Final(prompt_tokens=3, output_tokens=4, done_reason="stop", load_ns=0, prompt_eval_ns=1,
+                    eval_ns=1, total_ns=2)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("breaks", ["write", "write_eof"])
+async def test_a_client_hanging_up_mid_stream_is_not_an_error(
+        breaks: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The ollama client may close the connection as soon as it has the `done` line; the server
+    must end that response quietly (no "Error handling request" traceback in the user's
+    terminal) and keep serving. The hang-up is forced at the write that would notice it."""
+    from aiohttp import ClientSession, web
+    from aiohttp.client_exceptions import ClientConnectionResetError
+    from aiohttp.test_utils import TestServer
+
+    from localmodels.server import make_app
+
+    original = getattr(web.StreamResponse, breaks)
+    hung_up = {"done": False}
+
+    async def hang_up(self: web.StreamResponse, *args: object) -> None:
+        if not hung_up["done"]:
+            hung_up["done"] = True
+            raise ClientConnectionResetError("Cannot write to closing transport")
+        await original(self, *args)
+
+    server = TestServer(make_app(_ScriptedEngine()))  # type: ignore[arg-type]
+    await server.start_server()
+    try:
+        monkeypatch.setattr(web.StreamResponse, breaks, hang_up)
+        body = {"model": "smollm2-135m", "stream": True, "messages": QUESTION}
+        async with ClientSession() as session:
+            try:
+                async with session.post(server.make_url("/api/chat"), json=body) as resp:
+                    await resp.read()
+            except Exception:  # noqa: BLE001, S110 - this client is the one that "hung up"
+                pass
+            monkeypatch.undo()
+            async with session.post(server.make_url("/api/chat"), json=body) as resp:
+                lines = (await resp.read()).decode().splitlines()
+    finally:
+        await server.close()
+    assert hung_up["done"] and len(lines) == 5 and '"done": true' in lines[-1].replace('":true', '": true')
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
