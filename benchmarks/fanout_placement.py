@@ -4,7 +4,7 @@ The phase subagent spreads its workers round-robin over the alive nodes. This sc
 a 2-node `ray.cluster_utils.Cluster` on this machine and, for each trial, asks for 4 workers
 alternating between the two nodes, once with soft and once with hard affinity, and prints
 how many landed on each node. Soft affinity is why `cluster/phase_actor.py` pins workers
-hard. Usage (takes about a minute; needs no model and no simulator):
+hard. Usage (about 20 s here; needs no model and no simulator):
 
     .venv/bin/python benchmarks/fanout_placement.py [--trials 5] [--workers 4]
 """
