@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from agents.phases.long_context import length_label, parse_length
+from agents.phases.long_context import record_depth, record_tokens, top_failure, variant_label
 from agents.phases.streaming_ttft import StreamingTTFTPhase
 from agents.phases.tool_use import VARIANTS as TOOL_VARIANTS
 from dashboard.model import (
@@ -23,7 +23,7 @@ from dashboard.model import (
     ToolTier,
     ToolUse,
 )
-from harness.errors import ErrorClass, InputError
+from harness.errors import ErrorClass
 from harness.records import CallRecord
 from harness.timing import percentile
 from harness.tool_scoring import FAILURE_CLASSES
@@ -96,27 +96,17 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _context_tokens(record: CallRecord) -> int | None:
-    """As the long-context phase reads it: `extra` on scored calls, else the variant."""
-    value = record.extra.get("context_tokens")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        return parse_length(record.variant)
-    except InputError:
-        return None
-
-
 def long_context(records: Sequence[CallRecord]) -> list[LongContextRow]:
-    groups: dict[tuple[str, int], list[CallRecord]] = {}
+    """One row per model x length x payload depth, grouped exactly as the phase's own table."""
+    groups: dict[tuple[str, int, int], list[CallRecord]] = {}
     for r in records:
         if r.phase != LONG_CONTEXT:
             continue
-        tokens = _context_tokens(r)
+        tokens = record_tokens(r)
         if tokens is not None:
-            groups.setdefault((r.model, tokens), []).append(r)
+            groups.setdefault((r.model, tokens, record_depth(r)), []).append(r)
     rows: list[LongContextRow] = []
-    for (model, tokens), recs in sorted(groups.items()):
+    for (model, tokens, depth), recs in sorted(groups.items()):
         ok = [r for r in recs if r.status == "ok"]
         ttft = _floats([r.ttft_ms for r in ok])
         e2e = _floats([r.e2e_ms for r in ok])
@@ -124,11 +114,12 @@ def long_context(records: Sequence[CallRecord]) -> list[LongContextRow]:
         overflow = sum(1 for r in recs if r.status == "error" and r.error_class == ErrorClass.CONTEXT_OVERFLOW)
         other = sum(1 for r in recs if r.status == "error") - overflow
         rows.append(LongContextRow(
-            model=model, context_tokens=tokens, label=length_label(tokens), calls=len(recs), ok=len(ok),
-            adherence=sum(scores) / len(scores) if scores else None,
+            model=model, context_tokens=tokens, payload_depth=depth, label=variant_label(tokens, depth),
+            calls=len(recs), ok=len(ok), adherence=sum(scores) / len(scores) if scores else None,
+            prompt_tokens_p50=percentile(_floats([r.input_tokens for r in ok]), 50),
             ttft_p50_ms=percentile(ttft, 50), ttft_p95_ms=percentile(ttft, 95),
             e2e_p50_ms=percentile(e2e, 50), e2e_p95_ms=percentile(e2e, 95),
-            context_overflow=overflow, other_errors=other))
+            context_overflow=overflow, other_errors=other, top_failure=top_failure(ok)))
     return rows
 
 

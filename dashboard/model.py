@@ -101,10 +101,13 @@ class Latency(msgspec.Struct, kw_only=True):
 class LongContextRow(msgspec.Struct, kw_only=True):
     model: str
     context_tokens: int
-    label: str  # "2k", "8k", ...
+    payload_depth: int = 100  # percent of the filler before the prompt; 100 = the prompt last
+    label: str  # "2k", "8k", "8k@50%" ...
     calls: int = 0
     ok: int = 0
     adherence: float | None = None  # 0..1 mean over scored ok calls
+    prompt_tokens_p50: float | None = None  # as the provider counted them
+    top_failure: str = "-"  # the most common failed constraint, e.g. "json: not valid JSON (2)"
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
     e2e_p50_ms: float | None = None

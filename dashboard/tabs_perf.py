@@ -66,23 +66,28 @@ def long_context(data: DashboardData) -> str:
     rows = data.long_context
     if not rows:
         return empty("long context", "fleetbench run --phase long-context")
-    labels = [label for _, label in sorted({(r.context_tokens, r.label) for r in rows})]
+    # the charts follow length with the prompt at the end (the seed's setting); other payload
+    # depths are rows of the table, where they sit next to their length
+    at_end = [r for r in rows if r.payload_depth == 100] or rows
+    labels = [label for _, label in sorted({(r.context_tokens, r.label) for r in at_end})]
     colors = color_map(data.overview.models)
     overflow = sum(r.context_overflow for r in rows)
-    parts = [para("The item's own strict constraints behind filler of each length; latency in ms over ok calls; "
+    parts = [para("The item's own strict constraints behind filler of each length (8k@50%: the prompt halfway "
+                  "into the filler); latency in ms over ok calls; prompt tokens as the provider counted them; "
                   "a length beyond a model's window shows as context_overflow (a result, not a skip)."),
              cards([("context lengths", ", ".join(labels)), ("context_overflow", str(overflow))]),
-             table(("model", "context", "calls", "ok", "adherence", "TTFT p50", "TTFT p95", "E2E p50", "E2E p95",
-                    "context_overflow", "other errors"),
-                   [[r.model, r.label, r.calls, r.ok, pct(r.adherence), num(r.ttft_p50_ms), num(r.ttft_p95_ms),
-                     num(r.e2e_p50_ms), num(r.e2e_p95_ms), r.context_overflow, r.other_errors] for r in rows],
-                   numeric_from=2),
+             table(("model", "context", "calls", "ok", "adherence", "prompt tokens p50", "TTFT p50", "TTFT p95",
+                    "E2E p50", "E2E p95", "context_overflow", "other errors", "top failure"),
+                   [[r.model, r.label, r.calls, r.ok, pct(r.adherence), num(r.prompt_tokens_p50, 0),
+                     num(r.ttft_p50_ms), num(r.ttft_p95_ms), num(r.e2e_p50_ms), num(r.e2e_p95_ms),
+                     r.context_overflow, r.other_errors, r.top_failure] for r in rows],
+                   numeric_from=2, text_cols=(12,)),
              '<div class="charts">',
-             line_chart(_lc_lines(rows, labels, "adherence", colors), labels, title="format adherence by context length",
-                        ylabel="adherence %", max_value=100.0),
-             line_chart(_lc_lines(rows, labels, "ttft_p50_ms", colors), labels, title="TTFT p50 by context length",
+             line_chart(_lc_lines(at_end, labels, "adherence", colors), labels,
+                        title="format adherence by context length", ylabel="adherence %", max_value=100.0),
+             line_chart(_lc_lines(at_end, labels, "ttft_p50_ms", colors), labels, title="TTFT p50 by context length",
                         ylabel="ms"),
-             line_chart(_lc_lines(rows, labels, "e2e_p50_ms", colors), labels, title="E2E p50 by context length",
+             line_chart(_lc_lines(at_end, labels, "e2e_p50_ms", colors), labels, title="E2E p50 by context length",
                         ylabel="ms"),
              "</div>"]
     return "".join(parts)

@@ -104,7 +104,7 @@ def _as_list(value: object, where: str) -> list[object]:
     raise InputError(where, f"expected a list, got {value!r}")
 
 
-def _record_tokens(record: CallRecord) -> int | None:
+def record_tokens(record: CallRecord) -> int | None:
     """Context length of a record: from `extra` (ok records) or its variant (errors, which
     are never scored and so carry no extra)."""
     value = record.extra.get("context_tokens")
@@ -116,7 +116,7 @@ def _record_tokens(record: CallRecord) -> int | None:
         return None
 
 
-def _record_depth(record: CallRecord) -> int:
+def record_depth(record: CallRecord) -> int:
     value = record.extra.get("payload_depth")
     return value if isinstance(value, int) else _variant_depth(record.variant)
 
@@ -163,7 +163,7 @@ def length_ticks(records: Sequence[CallRecord]) -> list[tuple[int, str]]:
     tested: set[int] = set()
     overflowed: Counter[int] = Counter()
     for r in records:
-        if (tokens := _record_tokens(r)) is not None:
+        if (tokens := record_tokens(r)) is not None:
             tested.add(tokens)
             overflowed[tokens] += r.status != "ok" and r.error_class == "context_overflow"
     return [(t, length_label(t) + (f"\n{overflowed[t]} overflowed" if overflowed[t] else "")) for t in sorted(tested)]
@@ -261,7 +261,7 @@ class LongContextPhase(Phase):
     def _grouped(records: Sequence[CallRecord]) -> dict[str, dict[int, list[CallRecord]]]:
         out: dict[str, dict[int, list[CallRecord]]] = {}
         for r in records:
-            tokens = _record_tokens(r)
+            tokens = record_tokens(r)
             if tokens is not None:
                 out.setdefault(r.model, {}).setdefault(tokens, []).append(r)
         return out
@@ -269,8 +269,8 @@ class LongContextPhase(Phase):
     def summary_section(self, records: Sequence[CallRecord]) -> str | None:
         grouped: dict[str, dict[tuple[int, int], list[CallRecord]]] = {}
         for r in records:
-            if (tokens := _record_tokens(r)) is not None:
-                grouped.setdefault(r.model, {}).setdefault((tokens, _record_depth(r)), []).append(r)
+            if (tokens := record_tokens(r)) is not None:
+                grouped.setdefault(r.model, {}).setdefault((tokens, record_depth(r)), []).append(r)
         if not grouped:
             return None
         lines = [("Filler first, the item's prompt last (`8k@50%`: the prompt halfway into the filler); "

@@ -68,6 +68,21 @@ def test_long_context_rows_count_context_overflow(runs: Path) -> None:
     assert [r.context_tokens for r in collect(runs).long_context if r.model == ALPHA] == [2048, 8192, 32768]
 
 
+def test_long_context_depths_are_their_own_rows_like_the_phase_table() -> None:
+    from dashboard.collect_perf import long_context
+
+    fenced = {"type": "json", "passed": False, "detail": "valid JSON wrapped in code fence"}
+    records = [rec("r", "long-context", "i", ALPHA, variant="8k", context_tokens=8192, adherence=1.0),
+               rec("r", "long-context", "i", ALPHA, variant="8k@50%", context_tokens=8192, payload_depth=50,
+                   adherence=0.5, constraints=[fenced]),
+               rec("r", "long-context", "j", ALPHA, variant="8k@50%", status="error", error_class="context_overflow")]
+    rows = long_context(records)
+    assert [(r.label, r.payload_depth, r.calls, r.ok, r.context_overflow) for r in rows] == [
+        ("8k@50%", 50, 2, 1, 1), ("8k", 100, 1, 1, 0)]
+    assert rows[0].top_failure == "json: valid JSON wrapped in code fence (1)" and rows[1].top_failure == "-"
+    assert rows[0].prompt_tokens_p50 == 10.0  # the fixture's input_tokens
+
+
 def test_tool_use_pass_rates_failures_and_tiers(runs: Path) -> None:
     tu = collect(runs).tool_use
     cells = {(r.model, r.variant): r for r in tu.rows}
