@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from harness.limiter import LimiterCore
 from harness.limits import Lease, ProviderLimits
@@ -74,9 +75,15 @@ class RayLimiter:
 
 
 def ensure_limiter(connection_key: str, limits: ProviderLimits, *, detached: bool) -> Any:
-    """Get or create the cluster-wide limiter for this provider key, with current limits."""
+    """Get or create the cluster-wide limiter for this provider key, with current limits.
+
+    Pinned to the driver's node, like the collector: a run cannot outlive its driver anyway,
+    while a limiter left on a worker node would take every call of its provider down with
+    that node."""
     options: dict[str, Any] = {"name": limiter_name(connection_key), "namespace": NAMESPACE,
-                               "get_if_exists": True}
+                               "get_if_exists": True,
+                               "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                                   node_id=ray.get_runtime_context().get_node_id(), soft=False)}
     if detached:
         options["lifetime"] = "detached"
     handle = LimiterActor.options(**options).remote(limits)  # type: ignore[attr-defined]

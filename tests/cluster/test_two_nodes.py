@@ -3,6 +3,7 @@ one limiter per provider, so the simulator's request window is never exceeded by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,36 @@ def test_window_limit_holds_across_nodes(two_nodes: Cluster, tmp_path: Path) -> 
     for i, start in enumerate(arrivals):
         in_window = [a for a in arrivals[i:] if a - start < WINDOW_S * 1e9]
         assert len(in_window) <= PER_WINDOW
+
+
+def test_a_node_dying_mid_run_loses_and_duplicates_nothing(two_nodes: Cluster, tmp_path: Path) -> None:
+    """A third node joins, takes part of the fan-out, and is removed mid-run (its raylet and
+    every worker on it killed). The phase restarts on the unrecorded keys over the nodes still
+    alive; the limiters and the collector, pinned to the driver's node, never move."""
+    extra = two_nodes.add_node(num_cpus=1)
+    two_nodes.wait_for_nodes()
+    config = sim_and_fleet_config(tmp_path, brain={"ttft_ms": 150, "itl_ms": 5, "output_tokens": 3},
+                                  concurrency=1, workers=3)
+    spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
+    runs = tmp_path / "runs"
+    session = RunSession(spec, runs_dir=runs, address=two_nodes.address, progress=False)
+    try:
+        session.spawn("baseline")
+        # remove the node once it has answered a call and while work is left (a worker's start
+        # on a fresh node can take longer than another worker's whole slice)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answered = {r.worker.split(":")[1] for r in run_records(runs, session.run_id) if r.worker}
+            if extra.node_id[:8] in answered:
+                break
+            time.sleep(0.05)
+        two_nodes.remove_node(extra)
+        result = session.wait()
+    finally:
+        session.close()
+    records = run_records(runs, result.run_id)
+    assert len(records) == len({r.key for r in records}) == 3 * 2 * 4
+    assert all(r.status == "ok" for r in records), [r.error_message for r in records if r.status != "ok"]
+    assert result.status == "completed" and result.restarts.get("baseline", 0) >= 1
+    nodes = {r.worker.split(":")[1] for r in records if r.worker}
+    assert extra.node_id[:8] in nodes and len(nodes) == 3  # the lost node had answered some calls
