@@ -29,7 +29,7 @@ from cluster.limiter_actor import ensure_limiter
 from cluster.phase_actor import PhaseSubagent, holder_id
 from cluster.progress import RunProgress
 from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
-from harness.errors import InputError
+from harness.errors import ErrorClass, InputError
 from harness.records import CallRecord, RecordKey
 from harness.redact import default_redactor
 
@@ -201,7 +201,7 @@ class RunSession:
         """After MAX_RESTARTS, the remaining keys still get a terminal record: nothing is lost."""
         records = [CallRecord(run_id=self.run_id, phase=i.phase, item_id=i.item_id, model=i.model,
                               variant=i.variant, repeat=i.repeat, status="error",
-                              error_class="subagent_lost", error_message=f"subagent died {MAX_RESTARTS + 1} times: {failure}")
+                              error_class=ErrorClass.SUBAGENT_LOST, error_message=f"subagent died {MAX_RESTARTS + 1} times: {failure}")
                    for i in todo]
         ray.get(self.collector.add.remote(records))
 

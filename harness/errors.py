@@ -26,7 +26,29 @@ class ErrorClass(StrEnum):
     MALFORMED_RESPONSE = "malformed_response"
     CONNECTION = "connection"
     NO_ACCESS = "no_access"
+    # our own failures: the model never had its say, so they are never scored as its own
+    SUBAGENT_LOST = "subagent_lost"
+    SCORER_ERROR = "scorer_error"
+    LIMITER_ERROR = "limiter_error"
+    CLIENT_ERROR = "client_error"
     UNKNOWN = "unknown"
+
+
+Fault = Literal["ours", "provider"]
+
+# Failures of fleetbench itself (a dead subagent, an unreachable limiter, a scorer bug, a
+# bug in our client code) or our decision not to call (no key). Everything else that ends
+# a call in error was the provider's doing (rate limits exhausted, 5xx after retries, a
+# context overflow, a broken stream) and is reported apart from answer quality.
+OUR_FAULTS: frozenset[str] = frozenset({
+    ErrorClass.NO_ACCESS, ErrorClass.SUBAGENT_LOST, ErrorClass.SCORER_ERROR,
+    ErrorClass.LIMITER_ERROR, ErrorClass.CLIENT_ERROR,
+})
+
+
+def fault_of(error_class: str | None) -> Fault:
+    """Whose failure an error record is: `ours` (never the model's) or the `provider`'s."""
+    return "ours" if error_class in OUR_FAULTS else "provider"
 
 
 RetryKind = Literal["no", "transient", "rate_limit"]
