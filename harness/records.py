@@ -45,6 +45,10 @@ class CallRecord(msgspec.Struct, kw_only=True):
     itl_p50_ms: float | None = None
     itl_p95_ms: float | None = None
     client_overhead_ms: float | None = None
+    # open-loop runs: how late the final attempt left against the call's scheduled send
+    # (queueing in the client and the limiter included); TTFT or E2E plus this is the
+    # latency from the schedule, as a user arriving on time would feel it
+    schedule_lag_ms: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
