@@ -26,6 +26,7 @@ from harness.limits import Limiter
 from harness.records import CallRecord
 from harness.retry import RetryPolicy
 from harness.seam import ProviderAPI, ProviderResponse
+from harness.timing import copy_timing
 
 log = structlog.get_logger("fleetbench.phase")
 
@@ -50,13 +51,11 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
                       started_at: float, extra: dict[str, object],
                       cost_usd: float | None) -> CallRecord:
     response = outcome.response
-    return CallRecord(
+    record = CallRecord(
         run_id=run_id, phase=item.phase, item_id=item.item_id, model=item.model,
         variant=item.variant, repeat=item.repeat, category=item.category, status="ok" if outcome.status == "ok" else "error",
         error_class=outcome.error_class, error_message=outcome.error_message,
-        attempts=outcome.attempts, ttfb_ms=outcome.ttfb_ms, ttft_ms=outcome.ttft_ms,
-        e2e_ms=outcome.e2e_ms, itl_p50_ms=outcome.itl_p50_ms, itl_p95_ms=outcome.itl_p95_ms,
-        client_overhead_ms=outcome.client_overhead_ms,
+        attempts=outcome.attempts,
         input_tokens=response.input_tokens if response else None,
         output_tokens=response.output_tokens if response else None,
         reasoning_tokens=response.reasoning_tokens if response else None,
@@ -65,6 +64,8 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
         request_id=response.request_id if response else None,
         started_at=started_at, worker=worker, attempt_log=outcome.attempt_log, extra=extra,
     )
+    copy_timing(outcome, record)
+    return record
 
 
 def fill_missing_usage(item: WorkItem, response: ProviderResponse) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import msgspec
+
 
 def now_ns() -> int:
     return time.monotonic_ns()
@@ -101,3 +103,40 @@ class CallClock:
         """Gaps between consecutive content chunks. Excludes TTFT (llmperf's mistake)."""
         ts = self.content_ns
         return [(b - a) / 1e6 for a, b in itertools.pairwise(ts)]
+
+
+class CallTiming(msgspec.Struct, kw_only=True):
+    """The timing of a call's last attempt, in ms, declared once for the call's outcome and
+    its archived record (both inherit it).
+
+    Why inheritance and not a nested struct: msgspec keeps an inherited struct's fields
+    flat, so a record's JSON line has the same top-level keys as before and every reader
+    of the archive keeps working; and the outcome-to-record copy is one call
+    (`copy_timing`) instead of a field list to keep in step by hand.
+    """
+
+    ttfb_ms: float | None = None
+    ttft_ms: float | None = None
+    e2e_ms: float | None = None
+    itl_p50_ms: float | None = None
+    itl_p95_ms: float | None = None
+    client_overhead_ms: float | None = None
+
+    def fill_from(self, clock: CallClock) -> None:
+        """Take the timing of the attempt `clock` measured (None for moments not reached)."""
+        gaps = clock.inter_token_gaps_ms()
+        self.ttfb_ms = clock.ttfb_ms if clock.first_byte_ns is not None else None
+        self.ttft_ms = clock.ttft_ms if clock.first_content_ns is not None else None
+        self.e2e_ms = clock.e2e_ms if clock.end_ns is not None else None
+        self.itl_p50_ms = percentile(gaps, 50)
+        self.itl_p95_ms = percentile(gaps, 95)
+        self.client_overhead_ms = clock.client_overhead_ms
+
+
+TIMING_FIELDS: tuple[str, ...] = CallTiming.__struct_fields__
+
+
+def copy_timing(source: CallTiming, target: CallTiming) -> None:
+    """Every timing field of `source` onto `target` (an outcome onto its record)."""
+    for name in TIMING_FIELDS:
+        setattr(target, name, getattr(source, name))
