@@ -81,8 +81,8 @@ class PreparedRun:
     catalogue: Catalogue
     warnings: list[str] = field(default_factory=list)
 
-    def responses_models(self, provider: str) -> frozenset[str]:
-        return self.catalogue.responses_models(provider)
+    def model_apis(self, provider: str) -> dict[str, str]:
+        return self.catalogue.model_apis(provider)
 
     @property
     def fallback_providers(self) -> set[str]:

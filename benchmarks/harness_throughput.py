@@ -9,7 +9,7 @@ accounting. Usage:
 
     .venv/bin/python benchmarks/harness_throughput.py [--concurrency 1,16,64,256]
         [--ttft-ms 50] [--itl-ms 5] [--tokens 8] [--json out.json]
-        [--adapters chat-aiohttp,chat-httpx,responses,anthropic,ollama]
+        [--adapters chat-aiohttp,chat-httpx,responses,messages,ollama]  (API kind[-transport])
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ from typing import Any
 
 from harness.call import execute_call
 from harness.limiter import UnlimitedLimiter
-from harness.providers.anthropic_messages import AnthropicProvider
-from harness.providers.ollama_chat import OllamaProvider
-from harness.providers.openai_compat import OpenAICompatProvider
-from harness.providers.openai_responses import OpenAIResponsesProvider
+from harness.providers.registry import AdapterSettings, api_spec
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message, ProviderAPI
 from harness.timing import percentile
@@ -53,17 +50,16 @@ def cpu_seconds() -> float:
 
 
 def make_adapter(name: str, url: str) -> ProviderAPI:
-    """Each adapter over its real SDK, pointed at the simulator's matching wire format."""
-    if name.startswith("chat-"):
-        return OpenAICompatProvider("sim", f"{url}/v1", "sim-bench", "FLEETBENCH_SIM_API_KEY",
-                                    transport=name.removeprefix("chat-"))  # type: ignore[arg-type]
-    if name == "responses":
-        return OpenAIResponsesProvider("sim", f"{url}/v1", "sim-bench", "FLEETBENCH_SIM_API_KEY")
-    if name == "anthropic":
-        return AnthropicProvider("sim", url, "sim-bench", "FLEETBENCH_SIM_API_KEY")
-    if name == "ollama":
-        return OllamaProvider("sim", url)
-    raise SystemExit(f"unknown adapter {name!r}")
+    """`kind[-transport]` (e.g. `chat-httpx`, `messages`): that API's adapter over its real
+    SDK, pointed at the simulator's wire for it (every wire is served from the same root)."""
+    kind, _, transport = name.rpartition("-") if name.endswith(("-aiohttp", "-httpx")) else (name, "", "")
+    try:
+        spec = api_spec(kind)
+    except KeyError as exc:
+        raise SystemExit(f"unknown adapter {name!r}: {exc.args[0]}") from None
+    settings = AdapterSettings(api_key_env="FLEETBENCH_SIM_API_KEY",
+                               transport="httpx" if transport == "httpx" else "aiohttp")
+    return spec.build("sim", url + spec.base_path, "sim-bench", settings)
 
 
 async def run_level(url: str, adapter: str, concurrency: int, calls: int) -> dict[str, Any]:

@@ -8,24 +8,26 @@ our closed error vocabulary with the key scrubbed from every message.
 
 `temperature` is not sent: the installed SDK (2.x) no longer has the parameter, which
 is the vendor saying current models do not take it.
+
+The anthropic SDK is imported where it is used, not at the top: it takes ~0.4 s (over 1 s
+on a busy 2-core box) and the provider registry imports this module in every process,
+the driver's included, which never calls Anthropic itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import anthropic
 import httpx2
-from anthropic.types import Message as AnthropicMessage
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision
-from harness.providers.openai_errors import (
+from harness.providers.registry import AdapterSettings, ApiSpec, Host, Transport, register_api, register_host
+from harness.providers.sdk_errors import (
     MALFORMED_ERRORS,
     body_text,
     classify_sdk_error,
@@ -34,10 +36,14 @@ from harness.providers.openai_errors import (
 from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
 from harness.retry_after import server_wait_s
-from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
+from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse, connection_key
 from harness.timing import CallClock
 
-Transport = Literal["aiohttp", "httpx"]
+if TYPE_CHECKING:
+    import anthropic
+
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=False)
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 _CONTEXT_MARKERS = ("prompt is too long", "exceed context limit", "context window")
 _QUOTA_MARKERS = ("credit balance", "billing_error")
 
@@ -75,26 +81,28 @@ class AnthropicProvider(ProviderAPI):
     """
 
     def __init__(self, provider: str, base_url: str | None, api_key: str | None,
-                 api_key_env: str = "ANTHROPIC_API_KEY", transport: Transport = "aiohttp") -> None:
+                 api_key_env: str = DEFAULT_KEY_ENV, transport: Transport = "aiohttp") -> None:
         self.provider = provider
         self.api_key_env = api_key_env
+        import anthropic
+
         key = api_key if api_key is not None else (os.environ.get(api_key_env) or None)
-        self._key_hash = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
         self._redactor = Redactor([key] if key else [])
         http_client = traced_aiohttp_client(sdk="anthropic") if transport == "aiohttp" else None
         self._client = anthropic.AsyncAnthropic(base_url=base_url, api_key=key, max_retries=0,
                                                 http_client=http_client)
         self.base_url = str(self._client.base_url)
+        self._connection_key = connection_key(provider, key, base_url or self.base_url)
         # resource properties import their modules lazily: pay that now, not in a TTFT
         self._messages = self._client.messages
 
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False)
+        return CAPABILITIES
 
     def connection_key(self) -> str:
-        return f"{self.provider}:{self._key_hash or 'nokey'}"
+        return self._connection_key
 
     async def warm_up(self) -> None:
         """Open a pooled connection and run the SDK's lazy request path once, untimed.
@@ -121,6 +129,9 @@ class AnthropicProvider(ProviderAPI):
 
     async def _call_once(self, kwargs: dict[str, Any], clock: CallClock,
                          meta: dict[str, str | None]) -> ProviderResponse:
+        import anthropic
+        from anthropic.types import Message as AnthropicMessage
+
         raw = await self._messages.with_raw_response.create(stream=False, **kwargs)
         clock.mark_first_byte()
         request_id = meta["request_id"] = raw.headers.get("request-id")
@@ -157,6 +168,8 @@ class AnthropicProvider(ProviderAPI):
 
     async def _call_streaming(self, kwargs: dict[str, Any], clock: CallClock,
                               meta: dict[str, str | None]) -> ProviderResponse:
+        import anthropic
+
         stream = await self._messages.create(stream=True, **kwargs)
         clock.mark_first_byte()  # the stream object exists once the headers have arrived
         request_id: str | None = stream.response.headers.get("request-id")
@@ -199,6 +212,8 @@ class AnthropicProvider(ProviderAPI):
         return redacted(self._classify(error), self._redactor)
 
     def _classify(self, error: BaseException) -> RetryDecision:
+        import anthropic
+
         return classify_sdk_error(error, self.provider, anthropic, self._classify_status)
 
     def _classify_status(self, error: anthropic.APIStatusError) -> RetryDecision:
@@ -300,3 +315,24 @@ def _headers(error: anthropic.APIStatusError) -> Mapping[str, str]:
         return error.response.headers
     except AttributeError:
         return {}
+
+
+async def list_models(base_url: str | None, api_key: str | None, timeout: float) -> list[str]:
+    """The IDs `GET /v1/models` lists (paged by the SDK), without retries."""
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+    try:
+        return [m.id async for m in client.models.list()]
+    finally:
+        await client.close()
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    return AnthropicProvider(name, base_url, api_key, settings.api_key_env or DEFAULT_KEY_ENV,
+                             transport=settings.transport)
+
+
+register_api(ApiSpec(kind="messages", build=build, capabilities=CAPABILITIES, list_models=list_models,
+                     needs_base_url=False))
+register_host(Host("anthropic", "messages", "https://api.anthropic.com", "ANTHROPIC_BASE_URL", DEFAULT_KEY_ENV))

@@ -9,40 +9,32 @@ with the key scrubbed from every message.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-from typing import Any, Literal
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision
-from harness.providers.openai_errors import (
+from harness.providers.registry import AdapterSettings, ApiSpec, Transport, register_api
+from harness.providers.sdk_errors import (
     MALFORMED_ERRORS,
-    TRANSIENT,
-    body_cut,
     body_text,
-    chain,
     classify_openai_error,
     reading_stream,
-    root_name,
-    timed_out,
 )
 from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
-from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse, strict_schema_ok
+from harness.seam import (
+    CallRequest,
+    Capabilities,
+    ProviderAPI,
+    ProviderResponse,
+    connection_key,
+    strict_schema_ok,
+)
 from harness.timing import CallClock
 
-Transport = Literal["aiohttp", "httpx"]
-
-# The shared helpers now live in `openai_errors`; these names stay importable from here
-# because other adapters (anthropic_messages, ollama_chat) import them from this module.
-_MALFORMED_ERRORS = MALFORMED_ERRORS
-_TRANSIENT = TRANSIENT
-_chain = chain
-_timed_out = timed_out
-_body_cut = body_cut
-_body_text = body_text
-_root_name = root_name
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True)
 
 
 class OpenAICompatProvider(ProviderAPI):
@@ -53,7 +45,7 @@ class OpenAICompatProvider(ProviderAPI):
         self.provider = provider
         self.base_url = base_url
         self.api_key_env = api_key_env
-        self._key_hash = hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else None
+        self._connection_key = connection_key(provider, api_key, base_url)
         self._redactor = Redactor([api_key] if api_key else [])
         http_client = traced_aiohttp_client() if transport == "aiohttp" else None
         self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "none",
@@ -64,10 +56,10 @@ class OpenAICompatProvider(ProviderAPI):
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True)
+        return CAPABILITIES
 
     def connection_key(self) -> str:
-        return f"{self.provider}:{self._key_hash or 'nokey'}"
+        return self._connection_key
 
     async def warm_up(self) -> None:
         """Open a pooled connection and run the SDK's lazy request path once, untimed.
@@ -112,7 +104,7 @@ class OpenAICompatProvider(ProviderAPI):
         try:
             completion = raw.parse()
             if not isinstance(completion, ChatCompletion) or not completion.choices:
-                raise ValueError(f"not a chat completion: {_body_text(completion)[:200]!r}")
+                raise ValueError(f"not a chat completion: {body_text(completion)[:200]!r}")
             choice = completion.choices[0]
             message = choice.message
             text = message.content or ""
@@ -127,7 +119,7 @@ class OpenAICompatProvider(ProviderAPI):
                 output_tokens=usage.completion_tokens if usage else None,
                 reasoning_tokens=reasoning, request_id=request_id or completion.id,
                 tool_calls=tool_calls)
-        except _MALFORMED_ERRORS as exc:
+        except MALFORMED_ERRORS as exc:
             raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
                                     f"malformed response body: {type(exc).__name__}: {exc}",
                                     status=raw.status_code) from exc
@@ -197,3 +189,21 @@ def _merge_tool_delta(tools: dict[int, dict[str, Any]], delta: Any) -> None:
             call["function"]["name"] += fn.name
         if getattr(fn, "arguments", None):
             call["function"]["arguments"] += fn.arguments
+
+
+async def list_models(base_url: str | None, api_key: str | None, timeout: float) -> list[str]:
+    """The IDs `GET /models` lists (paged by the SDK), without retries."""
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=timeout)
+    try:
+        return [m.id async for m in client.models.list()]
+    finally:
+        await client.close()
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    assert base_url is not None  # resolution refuses a chat provider without an endpoint
+    return OpenAICompatProvider(name, base_url, api_key, settings.api_key_env or "", transport=settings.transport)
+
+
+register_api(ApiSpec(kind="chat", build=build, capabilities=CAPABILITIES, list_models=list_models,
+                     base_path="/v1"))

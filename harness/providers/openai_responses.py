@@ -4,7 +4,7 @@ Why a separate adapter from `openai_compat`: the Responses stream is a typed eve
 whose only success marker is `response.completed` (usage and reasoning tokens ride on it),
 and failure can arrive *inside* a 200 stream as `response.failed` / `error` events. The
 SDK-level concerns are identical to the chat adapter and shared with it: SDK retries off,
-aiohttp transport with send-time tracing, one classifier (`openai_errors`), key scrubbed.
+aiohttp transport with send-time tracing, one classifier (`sdk_errors`), key scrubbed.
 
 Decisions:
 - `request.variant` in low/medium/high becomes `reasoning={"effort": variant}`; other
@@ -26,15 +26,17 @@ from typing import Any
 from openai.types.responses import Response
 
 from harness.errors import ErrorClass, ProviderCallError
-from harness.providers.openai_compat import OpenAICompatProvider, Transport
-from harness.providers.openai_errors import (
+from harness.providers.openai_compat import OpenAICompatProvider, list_models
+from harness.providers.registry import AdapterSettings, ApiSpec, Transport, register_api
+from harness.providers.sdk_errors import (
     MALFORMED_ERRORS,
     body_text,
     reading_stream,
 )
-from harness.seam import CallRequest, Capabilities, ProviderResponse, strict_schema_ok
+from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse, strict_schema_ok
 from harness.timing import CallClock
 
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=True, structured_output=True)
 EFFORTS = frozenset({"low", "medium", "high"})
 _NO_TEMPERATURE_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 _CONTENT_EVENTS = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
@@ -109,7 +111,7 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
         self._responses = self._client.responses
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=True, structured_output=True)
+        return CAPABILITIES
 
     def _kwargs(self, request: CallRequest) -> dict[str, Any]:
         system = [m.content for m in request.messages if m.role == "system"]
@@ -175,3 +177,13 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
             raise ProviderCallError(ErrorClass.STREAM_BROKEN,
                                     "stream ended without response.completed", status=status)
         return build_response(final, "".join(parts), request_id, status)
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    assert base_url is not None  # resolution refuses a Responses provider without an endpoint
+    return OpenAIResponsesProvider(name, base_url, api_key, settings.api_key_env or "",
+                                   transport=settings.transport)
+
+
+register_api(ApiSpec(kind="responses", build=build, capabilities=CAPABILITIES, list_models=list_models,
+                     base_path="/v1"))
