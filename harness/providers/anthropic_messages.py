@@ -19,21 +19,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx2
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision
-from harness.providers.registry import AdapterSettings, ApiSpec, Host, Transport, register_api, register_host
+from harness.providers.anthropic_stream import StreamState, raw_events
+from harness.providers.registry import (
+    AdapterSettings,
+    ApiSpec,
+    Host,
+    StreamReader,
+    Transport,
+    register_api,
+    register_host,
+)
 from harness.providers.sdk_errors import (
     MALFORMED_ERRORS,
     body_text,
     classify_sdk_error,
     mid_stream_error,
 )
-from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
+from harness.providers.sse import encode, post_stream, stream_headers
+from harness.providers.wire_timing import SharedSession, timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
 from harness.retry_after import server_wait_s
 from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse, connection_key
@@ -81,17 +91,24 @@ class AnthropicProvider(ProviderAPI):
     """
 
     def __init__(self, provider: str, base_url: str | None, api_key: str | None,
-                 api_key_env: str = DEFAULT_KEY_ENV, transport: Transport = "aiohttp") -> None:
+                 api_key_env: str = DEFAULT_KEY_ENV, transport: Transport = "aiohttp",
+                 stream_reader: StreamReader = "sse") -> None:
         self.provider = provider
         self.api_key_env = api_key_env
         import anthropic
 
         key = api_key if api_key is not None else (os.environ.get(api_key_env) or None)
         self._redactor = Redactor([key] if key else [])
-        http_client = traced_aiohttp_client(sdk="anthropic") if transport == "aiohttp" else None
+        # aiohttp: the SDK's transport and our own stream reader share one traced session
+        self._session = SharedSession() if transport == "aiohttp" else None
+        http_client = (traced_aiohttp_client(sdk="anthropic", session=self._session)
+                       if self._session is not None else None)
         self._client = anthropic.AsyncAnthropic(base_url=base_url, api_key=key, max_retries=0,
                                                 http_client=http_client)
         self.base_url = str(self._client.base_url)
+        self._messages_url = self.base_url.rstrip("/") + "/v1/messages"
+        self._sse_headers = stream_headers(self._client)
+        self._own_reader = self._session is not None and stream_reader == "sse"
         self._connection_key = connection_key(provider, key, base_url or self.base_url)
         # resource properties import their modules lazily: pay that now, not in a TTFT
         self._messages = self._client.messages
@@ -115,6 +132,8 @@ class AnthropicProvider(ProviderAPI):
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._session is not None:
+            await self._session.aclose()
 
     async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
         system, messages = split_system(request.messages)
@@ -170,14 +189,23 @@ class AnthropicProvider(ProviderAPI):
                               meta: dict[str, str | None]) -> ProviderResponse:
         import anthropic
 
-        stream = await self._messages.create(stream=True, **kwargs)
-        clock.mark_first_byte()  # the stream object exists once the headers have arrived
-        request_id: str | None = stream.response.headers.get("request-id")
+        events: AsyncIterator[Any]
+        if self._session is not None and self._own_reader:  # our reader over aiohttp (`anthropic_stream`)
+            body = {k: v for k, v in kwargs.items() if k != "timeout"}
+            body["stream"] = True
+            raw = await post_stream(self._session, self._client, anthropic, self._messages_url, encode(body),
+                                    self._sse_headers, kwargs["timeout"], connection_error_is_timeout=False)
+            events, close = raw_events(raw, self._client, self._messages_url), _releaser(raw)
+            request_id, status = raw.headers.get("request-id"), raw.status
+        else:
+            stream = await self._messages.create(stream=True, **kwargs)
+            events, close = stream, stream.close
+            request_id, status = stream.response.headers.get("request-id"), stream.response.status_code
+        clock.mark_first_byte()  # the headers have arrived
         meta["request_id"] = request_id
-        status = stream.response.status_code
-        acc = _StreamState()
+        acc = StreamState()
         try:
-            async for event in stream:
+            async for event in events:
                 if acc.feed(event):
                     clock.mark_content()
         except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError,
@@ -191,7 +219,7 @@ class AnthropicProvider(ProviderAPI):
                                     f"malformed stream event: {type(exc).__name__}: {exc}",
                                     status=status) from exc
         finally:
-            await stream.close()
+            await close()
         if not acc.stopped:
             raise ProviderCallError(ErrorClass.STREAM_BROKEN,
                                     "stream ended without message_stop", status=status)
@@ -255,59 +283,12 @@ def redacted(decision: RetryDecision, redactor: Redactor) -> RetryDecision:
                          retry_after_s=decision.retry_after_s, status=decision.status)
 
 
-class _StreamState:
-    """What the raw SSE events say so far: text, tool calls being assembled, usage, end."""
+def _releaser(response: aiohttp.ClientResponse) -> Callable[[], Awaitable[None]]:
+    """Hand the connection back (aiohttp closes it instead if the body was not read to the end)."""
+    async def release() -> None:
+        response.release()
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.tools: dict[int, dict[str, Any]] = {}
-        self.stop_reason: str | None = None
-        self.stopped = False
-        self.message_id: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.thinking_tokens: int | None = None
-
-    def feed(self, event: Any) -> bool:
-        """Take one event; True when it carried content (text or tool-argument bytes)."""
-        kind = event.type
-        if kind == "message_start":
-            message = event.message
-            self.message_id = message.id
-            self.input_tokens = message.usage.input_tokens
-            self.output_tokens = message.usage.output_tokens
-        elif kind == "content_block_start":
-            block = event.content_block
-            if block.type == "tool_use":
-                self.tools[event.index] = {"id": block.id, "name": block.name, "json": ""}
-            elif block.type == "text" and block.text:
-                self.parts.append(block.text)
-                return True
-        elif kind == "content_block_delta":
-            delta = event.delta
-            if delta.type == "text_delta" and delta.text:
-                self.parts.append(delta.text)
-                return True
-            if delta.type == "input_json_delta" and delta.partial_json:
-                self.tools.setdefault(event.index, {"id": None, "name": "", "json": ""})
-                self.tools[event.index]["json"] += delta.partial_json
-                return True
-        elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason or self.stop_reason
-            usage = event.usage
-            self.output_tokens = usage.output_tokens  # cumulative, so the last one wins
-            if usage.input_tokens is not None:
-                self.input_tokens = usage.input_tokens
-            if usage.output_tokens_details is not None:
-                self.thinking_tokens = usage.output_tokens_details.thinking_tokens
-        elif kind == "message_stop":
-            self.stopped = True
-        return False
-
-    def tool_calls(self) -> list[dict[str, Any]]:
-        """Finished tool calls as `{"id", "name", "arguments": {...}}`, in block order."""
-        return [{"id": t["id"], "name": t["name"], "arguments": json.loads(t["json"]) if t["json"] else {}}
-                for _, t in sorted(self.tools.items())]
+    return release
 
 
 def _headers(error: anthropic.APIStatusError) -> Mapping[str, str]:
@@ -330,7 +311,7 @@ async def list_models(base_url: str | None, api_key: str | None, timeout: float)
 
 def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
     return AnthropicProvider(name, base_url, api_key, settings.api_key_env or DEFAULT_KEY_ENV,
-                             transport=settings.transport)
+                             transport=settings.transport, stream_reader=settings.stream_reader)
 
 
 register_api(ApiSpec(kind="messages", build=build, capabilities=CAPABILITIES, list_models=list_models,

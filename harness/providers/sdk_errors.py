@@ -127,6 +127,12 @@ async def reading_stream(stream: Any, status: int) -> AsyncIterator[None]:
         await stream.close()
 
 
+def error_message(error: object) -> str:
+    """The message of an error payload inside a stream, by the SDK's rule."""
+    message = error.get("message") if isinstance(error, Mapping) else None
+    return message if isinstance(message, str) and message else "An error occurred during streaming"
+
+
 def classify_openai_error(error: BaseException, provider: str, api_key_env: str,
                           redactor: Redactor) -> RetryDecision:
     """Map any exception an openai-SDK adapter raised to a decision, key scrubbed."""
