@@ -9,6 +9,11 @@ our closed error vocabulary with the key scrubbed from every message.
 `temperature` is not sent: the installed SDK (2.x) no longer has the parameter, which
 is the vendor saying current models do not take it.
 
+Extended thinking (`@low/@medium/@high`): the thinking block's opening, text and closing
+are marked on the clock (first token of any kind, reasoning duration), only the answer's
+deltas are content (TTFT); usage's `output_tokens` includes thinking, so ours is the
+visible part and `reasoning_tokens` the thinking, as for the Responses adapter.
+
 The anthropic SDK is imported where it is used, not at the top: it takes ~0.4 s (over 1 s
 on a busy 2-core box) and the provider registry imports this module in every process,
 the driver's included, which never calls Anthropic itself.
@@ -52,7 +57,10 @@ from harness.timing import CallClock
 if TYPE_CHECKING:
     import anthropic
 
-CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=False)
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=True)
+# `@low/@medium/@high` turn on extended thinking with this budget of thinking tokens (the
+# API's minimum is 1024); other variants name something else and are not sent.
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 _CONTEXT_MARKERS = ("prompt is too long", "exceed context limit", "context window")
 _QUOTA_MARKERS = ("credit balance", "billing_error")
@@ -143,6 +151,10 @@ class AnthropicProvider(ProviderAPI):
             kwargs["system"] = system
         if request.tools:
             kwargs["tools"] = [anthropic_tool(t) for t in request.tools]
+        budget = THINKING_BUDGETS.get(request.variant)
+        if budget is not None:  # extended thinking; max_tokens counts it, so the answer keeps its own
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            kwargs["max_tokens"] = request.max_tokens + budget
         send = self._call_streaming if request.stream else self._call_once
         return await timed_attempt(clock, lambda meta: send(kwargs, clock, meta))
 
@@ -174,10 +186,11 @@ class AnthropicProvider(ProviderAPI):
                     tool_calls.append({"id": block.id, "name": block.name, "arguments": block.input})
             usage = message.usage
             details = usage.output_tokens_details
+            thinking = details.thinking_tokens if details is not None else None
             response = ProviderResponse(
-                text="".join(parts), finish_reason=message.stop_reason,
-                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                reasoning_tokens=details.thinking_tokens if details is not None else None,
+                text="".join(parts), finish_reason=message.stop_reason, input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens - thinking if thinking else usage.output_tokens,
+                reasoning_tokens=thinking,
                 request_id=request_id or message.id, tool_calls=tool_calls)
         except MALFORMED_ERRORS as exc:
             raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
@@ -203,7 +216,7 @@ class AnthropicProvider(ProviderAPI):
             request_id, status = stream.response.headers.get("request-id"), stream.response.status_code
         clock.mark_first_byte()  # the headers have arrived
         meta["request_id"] = request_id
-        acc = StreamState()
+        acc = StreamState(clock)
         try:
             async for event in events:
                 if acc.feed(event):
@@ -230,7 +243,7 @@ class AnthropicProvider(ProviderAPI):
                                     f"tool arguments are not JSON: {exc}", status=status) from exc
         return ProviderResponse(
             text="".join(acc.parts), finish_reason=acc.stop_reason,
-            input_tokens=acc.input_tokens, output_tokens=acc.output_tokens,
+            input_tokens=acc.input_tokens, output_tokens=acc.visible_output_tokens,
             reasoning_tokens=acc.thinking_tokens, request_id=request_id or acc.message_id,
             tool_calls=tool_calls)
 

@@ -18,13 +18,18 @@ import aiohttp
 import msgspec
 
 from harness.providers.sse import sdk_response, sse_events
+from harness.timing import CallClock
+
+_THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 
 
 class StreamState:
     """What a Messages stream's events say so far: text, tool calls being assembled, usage,
     end. Reads the SDK's event objects and our msgspec `Event`s alike (same field names)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: CallClock) -> None:
+        self.clock = clock  # marked here for thinking; content is marked by the caller
+        self.thinking_blocks: set[int] = set()
         self.parts: list[str] = []
         self.tools: dict[int, dict[str, Any]] = {}
         self.stop_reason: str | None = None
@@ -35,7 +40,8 @@ class StreamState:
         self.thinking_tokens: int | None = None
 
     def feed(self, event: Any) -> bool:
-        """Take one event; True when it carried content (text or tool-argument bytes)."""
+        """Take one event; True when it carried content (text or tool-argument bytes).
+        Thinking (its block opened, its text, its block closed) is marked on the clock."""
         kind = event.type
         if kind == "message_start":
             message = event.message
@@ -44,7 +50,10 @@ class StreamState:
             self.output_tokens = message.usage.output_tokens
         elif kind == "content_block_start":
             block = event.content_block
-            if block.type == "tool_use":
+            if block.type in _THINKING_BLOCKS:
+                self.thinking_blocks.add(event.index)
+                self.clock.mark_reasoning_start()
+            elif block.type == "tool_use":
                 self.tools[event.index] = {"id": block.id, "name": block.name, "json": ""}
             elif block.type == "text" and block.text:
                 self.parts.append(block.text)
@@ -58,6 +67,11 @@ class StreamState:
                 self.tools.setdefault(event.index, {"id": None, "name": "", "json": ""})
                 self.tools[event.index]["json"] += delta.partial_json
                 return True
+            if delta.type == "thinking_delta" and delta.thinking:
+                self.clock.mark_reasoning()
+        elif kind == "content_block_stop":
+            if event.index in self.thinking_blocks:
+                self.clock.mark_reasoning_end()
         elif kind == "message_delta":
             self.stop_reason = event.delta.stop_reason or self.stop_reason
             usage = event.usage
@@ -69,6 +83,14 @@ class StreamState:
         elif kind == "message_stop":
             self.stopped = True
         return False
+
+    @property
+    def visible_output_tokens(self) -> int | None:
+        """Output tokens without the thinking (the API counts thinking in `output_tokens`):
+        ours are the visible answer, with reasoning billed apart, as for OpenAI's."""
+        if self.output_tokens is None or not self.thinking_tokens:
+            return self.output_tokens
+        return max(self.output_tokens - self.thinking_tokens, 0)
 
     def tool_calls(self) -> list[dict[str, Any]]:
         """Finished tool calls as `{"id", "name", "arguments": {...}}`, in block order."""
@@ -102,6 +124,7 @@ class _Block(msgspec.Struct):
 class _Delta(msgspec.Struct):
     type: str | None = None
     text: str = ""
+    thinking: str = ""
     partial_json: str = ""
     stop_reason: str | None = None
 

@@ -10,7 +10,9 @@ Decisions:
 - `request.variant` in low/medium/high becomes `reasoning={"effort": variant}`; other
   variants are not sent (they name something else, e.g. a prompt variant).
 - TTFT is the first `response.output_text.delta` (or function-call argument delta); the
-  reasoning item and other bookkeeping events are not content.
+  reasoning item and other bookkeeping events are not content. The reasoning item's
+  opening and closing, and any reasoning text or summary deltas, are marked on the clock
+  apart: the first token of any kind and the reasoning's duration (`CallTiming`).
 - `response.incomplete` for `max_output_tokens` is a success with `finish_reason="length"`,
   exactly as the chat adapter treats `finish_reason="length"`, so the APIs compare fairly;
   any other incomplete reason (content filter) is a non-retried `bad_request`.
@@ -43,6 +45,8 @@ CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=True, structur
 EFFORTS = frozenset({"low", "medium", "high"})
 _NO_TEMPERATURE_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 _CONTENT_EVENTS = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
+_REASONING_DELTAS = frozenset({"response.reasoning_text.delta", "response.reasoning_summary_text.delta"})
+_ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
 # `response.failed` / `error` event codes -> our classes (unlisted codes: bad_request, not retried)
 _EVENT_CODES = {
     "server_error": ErrorClass.SERVER_ERROR,
@@ -167,7 +171,7 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
         request_id: str | None = stream.response.headers.get("x-request-id")
         meta["request_id"] = request_id
         status = stream.response.status_code
-        acc = ResponsesStream(status)
+        acc = ResponsesStream(status, clock)
         async with reading_stream(stream, status):
             async for event in stream:
                 if acc.feed(event):
@@ -185,7 +189,7 @@ class OpenAIResponsesProvider(OpenAICompatProvider):
                                      self._sse_headers, kwargs["timeout"], connection_error_is_timeout=True)
         clock.mark_first_byte()
         request_id = meta["request_id"] = response.headers.get("x-request-id")
-        acc = ResponsesStream(response.status)
+        acc = ResponsesStream(response.status, clock)
         async with reading_events(response, response.status) as events:
             async for _event, data in events:
                 if acc.feed(_decode_event(data)):
@@ -197,19 +201,30 @@ class ResponsesStream:
     """What a Responses stream's events say so far. Reads SDK event objects and our
     msgspec `_Event`s alike (same field names), so both read paths share it."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, clock: CallClock) -> None:
         self.status = status
+        self.clock = clock  # marked here for reasoning; content is marked by the caller
         self.parts: list[str] = []
         self.final: Any = None
 
     def feed(self, event: Any) -> bool:
-        """Take one event; True when it carried answer content (text or tool arguments)."""
+        """Take one event; True when it carried answer content (text or tool arguments).
+        Reasoning (its item opened, its text or summary deltas, its item closed) is marked
+        on the clock."""
         kind = event.type
         if kind in _CONTENT_EVENTS:
             if kind == "response.output_text.delta":
                 self.parts.append(event.delta)
             return True
-        if kind in ("response.completed", "response.incomplete", "response.failed"):
+        if kind in _REASONING_DELTAS:
+            if event.delta:
+                self.clock.mark_reasoning()
+        elif kind in _ITEM_EVENTS and event.item is not None and event.item.type == "reasoning":
+            if kind == "response.output_item.added":
+                self.clock.mark_reasoning_start()
+            else:
+                self.clock.mark_reasoning_end()
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
             self.final = event.response
         elif kind == "error":
             raise event_error(event.code, event.message, self.status)
@@ -274,6 +289,7 @@ class _Response(msgspec.Struct):
 class _Event(msgspec.Struct):
     type: str
     delta: str = ""
+    item: _Item | None = None
     response: _Response | None = None
     code: str | None = None
     message: str = ""

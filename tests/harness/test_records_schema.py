@@ -28,7 +28,7 @@ OLD_LINE = (
     '"waited_s":0.0}],"extra":{"adherence":true}}'
 )
 # timing fields added after OLD_LINE was written: absent there, null or a number in new lines
-ADDED_FIELDS: frozenset[str] = frozenset()
+ADDED_FIELDS: frozenset[str] = frozenset({"first_token_ms", "reasoning_ms"})
 
 
 def test_an_old_line_decodes_with_every_value() -> None:
