@@ -20,9 +20,10 @@ from agents.phases.base import Phase
 from agents.plan import WorkItem
 from agents.providers import ApiKind, ResolvedProvider
 from agents.sinks import RecordSink
-from harness.call import CallOutcome, execute_call
+from harness.call import CallOutcome
 from harness.catalogue import Catalogue, CatalogueEntry, cost_usd
 from harness.errors import ErrorClass
+from harness.fallback import FallbackTarget, call_with_fallback
 from harness.filler import cl100k_counter
 from harness.limits import Limiter
 from harness.loop_watch import LoopWatch
@@ -30,7 +31,7 @@ from harness.records import CallRecord
 from harness.redact import default_redactor
 from harness.retry import RetryPolicy
 from harness.seam import ProviderAPI, ProviderResponse
-from harness.timing import percentile
+from harness.timing import copy_timing, percentile
 
 log = structlog.get_logger("fleetbench.phase")
 
@@ -61,13 +62,11 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
                       started_at: float, extra: dict[str, object],
                       cost_usd: float | None) -> CallRecord:
     response = outcome.response
-    return CallRecord(
+    record = CallRecord(
         run_id=run_id, phase=item.phase, item_id=item.item_id, model=item.model,
         variant=item.variant, repeat=item.repeat, category=item.category, status="ok" if outcome.status == "ok" else "error",
         error_class=outcome.error_class, error_message=outcome.error_message,
-        attempts=outcome.attempts, ttfb_ms=outcome.ttfb_ms, ttft_ms=outcome.ttft_ms,
-        e2e_ms=outcome.e2e_ms, itl_p50_ms=outcome.itl_p50_ms, itl_p95_ms=outcome.itl_p95_ms,
-        client_overhead_ms=outcome.client_overhead_ms,
+        attempts=outcome.attempts,
         input_tokens=response.input_tokens if response else None,
         output_tokens=response.output_tokens if response else None,
         reasoning_tokens=response.reasoning_tokens if response else None,
@@ -76,6 +75,8 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
         request_id=response.request_id if response else None,
         started_at=started_at, worker=worker, attempt_log=outcome.attempt_log, extra=extra,
     )
+    copy_timing(outcome, record)
+    return record
 
 
 def warm_targets(items: Iterable[WorkItem]) -> list[tuple[str, str]]:
@@ -253,11 +254,12 @@ class PhaseAgent:
         started_at = time.time()
         ref = item.model_ref
         api, limiter = await self._api(ref.provider, item.request.model)
-        outcome = await execute_call(api, item.request, limiter, self.policy, holder=self.holder)
         entry = self._entry(ref.provider, ref.model)
-        answered_by = item.model
-        if outcome.error_class == ErrorClass.QUOTA_EXHAUSTED and entry is not None and self.catalogue:
-            outcome, answered_by, entry = await self._fall_back(item, outcome, entry)
+        tried: dict[str, CatalogueEntry] = {}
+        chain = self._fallbacks(item, entry, tried) if entry is not None else ()
+        outcome, answered_by = await call_with_fallback((api, item.request, limiter, item.model), chain,
+                                                        self.policy, self.holder)
+        entry = tried.get(answered_by, entry)
         response = outcome.response
         if response is not None and (response.input_tokens is None or response.output_tokens is None):
             fill_missing_usage(item, response)
@@ -287,25 +289,18 @@ class PhaseAgent:
         log.debug("call_done", key=item.key, status=record.status, error_class=record.error_class)
         return record
 
-    async def _fall_back(self, item: WorkItem, outcome: CallOutcome, entry: CatalogueEntry
-                         ) -> tuple[CallOutcome, str, CatalogueEntry]:
-        """Quota exhausted (never a plain rate limit): try the catalogue's fallback chain and
-        say which model answered. Attempts of every model tried stay in the attempt log."""
+    async def _fallbacks(self, item: WorkItem, entry: CatalogueEntry, tried: dict[str, CatalogueEntry]
+                         ) -> AsyncIterator[FallbackTarget]:
+        """The catalogue's fallback chain for `item`'s model, built only as it is reached,
+        leaving out providers the run has no key for; `tried` learns each entry by name."""
         assert self.catalogue is not None
-        log_so_far = list(outcome.attempt_log)
         for fallback in self.catalogue.fallback_chain(entry):
             provider = self.providers.get(fallback.provider)
             if provider is None or not provider.has_access():
                 continue
             api, limiter = await self._api(fallback.provider, fallback.id)
-            request = msgspec.structs.replace(item.request, model=fallback.id)
-            outcome = await execute_call(api, request, limiter, self.policy, holder=self.holder)
-            log_so_far.extend(outcome.attempt_log)
-            outcome.attempt_log = log_so_far
-            outcome.attempts = len(log_so_far)
-            if outcome.error_class != ErrorClass.QUOTA_EXHAUSTED:
-                return outcome, fallback.name, fallback
-        return outcome, item.model, entry
+            tried[fallback.name] = fallback
+            yield api, msgspec.structs.replace(item.request, model=fallback.id), limiter, fallback.name
 
     async def _flush_loop(self) -> None:
         while not self._closing:

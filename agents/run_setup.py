@@ -83,8 +83,8 @@ class PreparedRun:
     warnings: list[str] = field(default_factory=list)
     load: LoadShape | None = None
 
-    def responses_models(self, provider: str) -> frozenset[str]:
-        return self.catalogue.responses_models(provider)
+    def model_apis(self, provider: str) -> dict[str, str]:
+        return self.catalogue.model_apis(provider)
 
     @property
     def fallback_providers(self) -> set[str]:

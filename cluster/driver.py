@@ -21,7 +21,7 @@ from agents.input_check import refuse_changed_inputs
 from agents.phase_agent import PhaseReport, warm_targets
 from agents.plan import WorkItem, remaining
 from agents.post_run import post_run
-from agents.preflight import RunRefused, check_ollama_servers
+from agents.preflight import RunRefused, check_servers
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.run_setup import PreparedRun, RunSpec, prepare_run
 from agents.run_summary import run_config, wants_calibration, write_run_summary
@@ -95,10 +95,10 @@ class RunSession:
             name: resolve_provider(name, self.prepared.config, sim_url=self.sim.url if self.sim else None,
                                    sim_limits=self.sim.limits if self.sim else None,
                                    local_url=self.local.url if self.local else None,
-                                   responses_models=self.prepared.responses_models(name))
+                                   model_apis=self.prepared.model_apis(name))
             for name in sorted(self.prepared.provider_names | self.prepared.fallback_providers)}
         try:
-            self.preflight = check_ollama_servers(self.providers, runs_dir, self.prepared.config.preflight)
+            self.preflight = check_servers(self.providers, runs_dir, self.prepared.config.preflight)
         except RunRefused:
             self._stop_servers()
             raise

@@ -24,12 +24,12 @@ from harness.records import AttemptInfo
 from harness.redact import default_redactor
 from harness.retry import RetryPolicy, backoff_delay_s
 from harness.seam import CallRequest, ProviderAPI, ProviderResponse
-from harness.timing import CallClock, percentile
+from harness.timing import CallClock, CallTiming
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class CallOutcome(msgspec.Struct, kw_only=True):
+class CallOutcome(CallTiming, kw_only=True):
     """The terminal result of one call, all attempts included. Timing is the last attempt's."""
 
     status: Literal["ok", "error"]
@@ -38,12 +38,6 @@ class CallOutcome(msgspec.Struct, kw_only=True):
     error_message: str | None = None
     attempts: int = 0
     attempt_log: list[AttemptInfo] = msgspec.field(default_factory=list)
-    ttfb_ms: float | None = None
-    ttft_ms: float | None = None
-    e2e_ms: float | None = None
-    itl_p50_ms: float | None = None
-    itl_p95_ms: float | None = None
-    client_overhead_ms: float | None = None
     streamed: bool = True
     origin_ns: int | None = None  # when the last attempt left (monotonic ns): the base of its timings
 
@@ -73,13 +67,7 @@ def _classify(provider: ProviderAPI, exc: Exception) -> RetryDecision:
 
 def _finish(outcome: CallOutcome, clock: CallClock | None) -> CallOutcome:
     if clock is not None:
-        gaps = clock.inter_token_gaps_ms()
-        outcome.ttfb_ms = clock.ttfb_ms if clock.first_byte_ns is not None else None
-        outcome.ttft_ms = clock.ttft_ms if clock.first_content_ns is not None else None
-        outcome.e2e_ms = clock.e2e_ms if clock.end_ns is not None else None
-        outcome.itl_p50_ms = percentile(gaps, 50)
-        outcome.itl_p95_ms = percentile(gaps, 95)
-        outcome.client_overhead_ms = clock.client_overhead_ms
+        outcome.fill_from(clock)
         outcome.origin_ns = clock.origin_ns
     if outcome.error_message is not None:
         outcome.error_message = default_redactor().redact(outcome.error_message)
