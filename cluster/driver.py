@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -27,13 +27,40 @@ from archive.store import RunDir, RunStore
 from cluster.collector_actor import Collector
 from cluster.limiter_actor import ensure_limiter
 from cluster.phase_actor import PhaseSubagent, holder_id
-from cluster.progress import RunProgress
 from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
 from harness.errors import ErrorClass, InputError
 from harness.records import CallRecord, RecordKey
 from harness.redact import default_redactor
 
 MAX_RESTARTS = 3
+
+
+class RunProgress(Protocol):
+    """Whoever watches a run: the CLI draws it; scripts and tests get `SilentProgress`.
+
+    Why a protocol here: the driver must not import the CLI (dependencies point one way).
+    """
+
+    def start(self, totals: dict[str, int]) -> None: ...
+    def update(self, counts: dict[str, dict[str, int]]) -> None: ...
+    def note(self, message: str) -> None: ...
+    def close(self, counts: dict[str, dict[str, int]]) -> None: ...
+
+
+class SilentProgress:
+    """The default watcher: says nothing (the run's own event log is in the archive)."""
+
+    def start(self, totals: dict[str, int]) -> None:
+        pass
+
+    def update(self, counts: dict[str, dict[str, int]]) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def close(self, counts: dict[str, dict[str, int]]) -> None:
+        pass
 
 
 @dataclass
@@ -62,13 +89,15 @@ class RunSession:
 
     def __init__(self, spec: RunSpec, *, runs_dir: Path, run_id: str | None = None,
                  resume: str | None = None, address: str | None = None, parent_run: str | None = None,
-                 argv: Sequence[str] | None = None, progress: bool = True) -> None:
+                 argv: Sequence[str] | None = None, progress: RunProgress | None = None,
+                 prepared: PreparedRun | None = None) -> None:
         self.store = RunStore(runs_dir)
         if resume:
             self.run_dir: RunDir = self.store.find(validate_run_id(resume))
             manifest = self.run_dir.read_manifest()
             spec = RunSpec.from_manifest(manifest.get("request", {}))
-        self.prepared: PreparedRun = prepare_run(spec)
+        # the CLI prepares (checks) the run before importing Ray, and hands it over
+        self.prepared: PreparedRun = prepared or prepare_run(spec)
         if not resume:
             new_id = validate_run_id(run_id) if run_id else new_run_id()
             self.store.check_new(new_id)
@@ -107,7 +136,8 @@ class RunSession:
         self._running: dict[str, _Running] = {}
         self.restarts: dict[str, int] = {}
         totals = {name: len(plan) for name, plan in self.prepared.plans.items()}
-        self.progress = RunProgress(totals, enabled=progress)
+        self.progress: RunProgress = progress or SilentProgress()
+        self.progress.start(totals)
         self._log("run_started" if not resume else "run_resumed", totals=totals, nodes=node_count())
         for warning in self.prepared.warnings + [f"preflight {r.host}: {'; '.join(r.reasons)}"
                                                  for r in self.preflight if r.verdict == "warn"]:
@@ -224,11 +254,11 @@ class RunSession:
 
 
 def run(spec: RunSpec, *, runs_dir: Path, run_id: str | None = None, resume: str | None = None,
-        address: str | None = None, parent_run: str | None = None, progress: bool = True,
-        argv: Sequence[str] | None = None) -> RunResult:
+        address: str | None = None, parent_run: str | None = None, progress: RunProgress | None = None,
+        argv: Sequence[str] | None = None, prepared: PreparedRun | None = None) -> RunResult:
     """Run every phase of `spec` in parallel subagents, wait, collect. The CLI's `run`."""
     session = RunSession(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address,
-                         parent_run=parent_run, progress=progress, argv=argv)
+                         parent_run=parent_run, progress=progress, argv=argv, prepared=prepared)
     try:
         for phase in session.prepared.plans:
             session.spawn(phase)

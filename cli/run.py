@@ -1,34 +1,48 @@
-"""`fleetbench` command line (typer + rich).
+"""`fleetbench run` and `fleetbench retry`: the commands that start a run on Ray.
 
-Why errors are caught here: bad input must end in one clear line naming the file and
-line or field, exit code 2, no traceback; a completed run exits 0 even with failed calls.
+Why Ray is imported only inside the commands: `fleetbench --help` and every bad-input
+error must answer without paying for Ray's import (about a second) or starting it.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cluster.cli_common import input_errors_exit_2, out
-from cluster.cli_models import models_app
+from cli.common import DEFAULT_RUNS_DIR, Address, RunsDir, input_errors_exit_2, local_ray_on_loopback, out
 from harness.errors import InputError
-from harness.logs import configure_process_logging
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Benchmark LLMs across providers at scale and turn results into decisions.")
-runs_app = typer.Typer(help="Browse the run archive.", no_args_is_help=True)
-sim_app = typer.Typer(help="The wire-compatible provider simulator.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-app.add_typer(sim_app, name="sim")
-app.add_typer(models_app, name="models")
+if TYPE_CHECKING:
+    from agents.run_setup import PreparedRun, RunSpec
+    from cluster.driver import RunResult
 
-DEFAULT_RUNS_DIR = Path("runs")
 
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
+def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: str | None) -> PreparedRun:
+    """Every input check a run makes (suites, config, models, phase flags, run IDs), before Ray."""
+    from agents.run_setup import RunSpec, prepare_run
+    from archive.run_id import validate_run_id
+    from archive.store import RunStore
+
+    store = RunStore(runs_dir)
+    if resume:
+        spec = RunSpec.from_manifest(store.find(validate_run_id(resume, "--resume"), "--resume").read_manifest().get("request", {}))
+    elif run_id:
+        store.check_new(validate_run_id(run_id))
+    return prepare_run(spec)
+
+
+def start_run(prepared: PreparedRun, *, runs_dir: Path, address: str | None, run_id: str | None = None,
+              resume: str | None = None, parent_run: str | None = None) -> RunResult:
+    """Run on Ray (imported here, not before) with the terminal's progress display."""
+    local_ray_on_loopback(address)
+    from cli.progress import RunProgress
+    from cluster.driver import run
+
+    return run(prepared.spec, prepared=prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address,
+               parent_run=parent_run, argv=sys.argv, progress=RunProgress())
 
 
 def phase_options(**given: str | bool | None) -> dict[str, object]:
@@ -36,7 +50,6 @@ def phase_options(**given: str | bool | None) -> dict[str, object]:
     return {key: value for key, value in given.items() if value is not None}
 
 
-@app.command("run")
 @input_errors_exit_2
 def run_command(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names or YAML files")] = None,
@@ -47,7 +60,7 @@ def run_command(
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="complete an interrupted run")] = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    address: Address = None,
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
     concurrency: Annotated[int | None, typer.Option(help="calls in flight per subagent")] = None,
     workers: Annotated[int | None, typer.Option(help="worker actors per phase")] = None,
@@ -71,12 +84,7 @@ def run_command(
         "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
-    if address is None:
-        # a local Ray binds to loopback only; must be set before ray is first imported
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     from agents.run_setup import RunSpec
-    from cluster.driver import run
-    from cluster.report import print_run_result
 
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
@@ -91,28 +99,26 @@ def run_command(
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())
                                          if calibration_tasks else None))
-    result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
+    from cli.render import print_run_result
+
+    prepared = checked_run(spec, runs_dir, run_id=run_id, resume=resume)
+    result = start_run(prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address)
     print_run_result(out, result)
 
 
-@app.command("retry")
 @input_errors_exit_2
 def retry_command(
     run_id: Annotated[str, typer.Argument(help="the run whose failures to redo")],
     models: Annotated[list[str] | None, typer.Option("--models", help="only these models")] = None,
     errors_only: Annotated[bool, typer.Option("--errors-only", help="redo errors, not skipped keys")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    address: Address = None,
 ) -> None:
     """Re-run what RUN_ID left failed (rate-limited calls, say) as a new run linked to it."""
-    if address is None:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     from agents.retry_plan import failed_keys
-    from agents.run_setup import RunSpec
+    from agents.run_setup import RunSpec, prepare_run
     from archive.run_id import validate_run_id
     from archive.store import RunStore
-    from cluster.driver import run
-    from cluster.report import print_run_result
 
     parent = RunStore(runs_dir).find(validate_run_id(run_id, "RUN_ID"), "RUN_ID")
     keys = failed_keys(parent.load_records(), errors_only=errors_only, models=models or [])
@@ -123,84 +129,12 @@ def retry_command(
     spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
     spec.only_keys = keys
     out.print(f"retrying {len(keys)} keys of {parent.run_id}")
-    result = run(spec, runs_dir=runs_dir, address=address, parent_run=parent.run_id, argv=sys.argv)
+    from cli.render import print_run_result
+
+    result = start_run(prepare_run(spec), runs_dir=runs_dir, address=address, parent_run=parent.run_id)
     print_run_result(out, result)
 
 
-@app.command("aggregate")
-@input_errors_exit_2
-def aggregate_command(
-    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
-) -> None:
-    """Merge every archived run into AGGREGATE_SUMMARY.md and aggregate.json (with the phase
-    and decision sections; run `fleetbench calibrate` to refresh the decisions)."""
-    from agents.config import load_config
-    from agents.post_run import post_run
-
-    if not runs_dir.is_dir():
-        raise InputError(str(runs_dir), "no such run archive directory")
-    post_run(runs_dir, load_config(config), calibrate_now=False)
-    out.print(f"wrote {runs_dir / 'AGGREGATE_SUMMARY.md'} and {runs_dir / 'aggregate.json'}")
-
-
-@runs_app.command("list")
-@input_errors_exit_2
-def runs_list(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
-    """One line per archived run, oldest first."""
-    from cluster.report import print_runs_table
-
-    print_runs_table(out, runs_dir)
-
-
-@runs_app.command("show")
-@input_errors_exit_2
-def runs_show(run_id: str, runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
-    """A run's manifest and per phase x model statistics."""
-    from cluster.report import print_run_detail
-
-    print_run_detail(out, runs_dir, run_id)
-
-
-@sim_app.command("serve")
-@input_errors_exit_2
-def sim_serve(
-    config: Annotated[Path | None, typer.Option(help="simulator config YAML/JSON")] = None,
-    host: str = "127.0.0.1",
-    port: int = 8765,
-) -> None:
-    """Serve the simulator on loopback until interrupted (prints SIM_URL=...)."""
-    from simulator.__main__ import serve
-
-    try:
-        serve(config, host, port)
-    except ValueError as exc:
-        raise InputError(str(config), str(exc)) from None
-
-
-# Decision commands (issue 5): each cluster/cli_<name>.py exposes `register(app)`.
-from cluster.cli_score import register as register_score
-
-register_score(app)
-from cluster.cli_calibrate import register as register_calibrate
-
-register_calibrate(app)
-from cluster.cli_select import register as register_select
-
-register_select(app)
-from cluster.cli_report import register as register_report
-
-register_report(app)
-
-from cluster.cli_sweep import register as register_sweep
-
-register_sweep(app)
-
-
-def main() -> None:
-    configure_process_logging()
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("retry")(retry_command)

@@ -1,4 +1,5 @@
-"""Live progress on a terminal, plain lines otherwise (CI logs, pipes)."""
+"""Live progress on a terminal, plain lines otherwise (CI logs, pipes): the CLI's
+`cluster.driver.RunProgress`."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 class RunProgress:
     """Shows done/total per phase with ok/error counts."""
 
-    def __init__(self, totals: dict[str, int], stream: TextIO | None = None, enabled: bool = True) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stderr
-        self._totals = totals
-        self._enabled = enabled
-        self._live = enabled and self._stream.isatty()
+        self._totals: dict[str, int] = {}
+        self._live = self._stream.isatty()
         self._last_line = ""
         self._last_print = 0.0
         self._progress: Progress | None = None
         self._tasks: dict[str, object] = {}
+
+    def start(self, totals: dict[str, int]) -> None:
+        self._totals = totals
         if self._live:
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                       TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
@@ -31,8 +34,6 @@ class RunProgress:
             self._progress.start()
 
     def update(self, counts: dict[str, dict[str, int]]) -> None:
-        if not self._enabled:
-            return
         if self._progress is not None:
             for phase, task in self._tasks.items():
                 c = counts.get(phase, {})
@@ -52,8 +53,6 @@ class RunProgress:
             self._last_line, self._last_print = line, now
 
     def note(self, message: str) -> None:
-        if not self._enabled:
-            return
         if self._progress is not None:
             self._progress.console.print(message)
         else:
