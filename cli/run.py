@@ -55,6 +55,8 @@ def run_command(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names or YAML files")] = None,
     phase: Annotated[list[str] | None, typer.Option("--phase", help="phase(s) to run")] = None,
     models: Annotated[list[str] | None, typer.Option("--models", help="provider/model[@variant],...")] = None,
+    plan: Annotated[str, typer.Option(
+        help="quick: a few calls per phase (minutes); full: every phase's complete plan")] = "quick",
     limit: Annotated[int | None, typer.Option(help="first N items of each suite")] = None,
     repeat: Annotated[int | None, typer.Option(help="independent repeats per item")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
@@ -88,7 +90,7 @@ def run_command(
 
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
-    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit,
+    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit, plan=plan,
                    repeat=repeat, config_path=config, concurrency=concurrency, workers=workers,
                    stage_models={stage: names for stage, names in (
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),

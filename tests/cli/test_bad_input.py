@@ -123,7 +123,7 @@ def _imported(stderr: str) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "no-such-suite"], ["run", "smoke", "--limit", "0"],
-                                  ["run", "--resume", "no-such-run"]])
+                                  ["run", "--resume", "no-such-run"], ["run", "--plan", "tiny"]])
 def test_help_and_bad_input_never_import_ray(tmp_path: Path, args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args, "--runs-dir", str(tmp_path)]
                           if args != ["--help"] else [sys.executable, "-X", "importtime", "-m", "cli", *args],
