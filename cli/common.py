@@ -26,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_RUNS_DIR = Path("runs")
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
 Address = Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")]
+Verbose = Annotated[bool, typer.Option("--verbose", help="show Ray's and llama.cpp's own logs too")]
 
 # pipes and CI logs get wide tables instead of ellipsised run IDs
 out = Console() if sys.stdout.isatty() else Console(width=200)
@@ -53,3 +54,11 @@ def local_ray_on_loopback(address: str | None) -> None:
     """A local Ray binds to loopback only; must be set before ray is first imported."""
     if address is None:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def show_third_party_logs(on: bool) -> None:
+    """`--verbose`: every process of the run (Ray's workers, the model servers) inherits it."""
+    from harness.logs import VERBOSE_ENV
+
+    if on:
+        os.environ[VERBOSE_ENV] = "1"

@@ -27,7 +27,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from calibration.schema import JUDGE_COMPARISON_JSON, JudgeComparison
-from cli.common import DEFAULT_RUNS_DIR, Address, RunsDir, input_errors_exit_2, local_ray_on_loopback, out
+from cli.common import (
+    DEFAULT_RUNS_DIR,
+    Address,
+    RunsDir,
+    Verbose,
+    input_errors_exit_2,
+    local_ray_on_loopback,
+    out,
+    show_third_party_logs,
+)
 from harness.errors import InputError
 
 Flags = dict[str, str | int | float | bool | None]
@@ -229,8 +238,10 @@ def sweep_command(
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
     address: Address = None,
+    verbose: Verbose = False,
 ) -> None:
     """Generation x judge x production-judge sweep: two runs and a judge_comparison.json."""
+    show_third_party_logs(verbose)
     local_ray_on_loopback(address)
     plan = plan_sweep(generation_models=generation_models, judge_models=judge_models,
                       production_judge_models=production_judge_models, limit=limit,
