@@ -6,13 +6,24 @@ error must answer without paying for Ray's import (about a second) or starting i
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from cli.common import DEFAULT_RUNS_DIR, Address, RunsDir, input_errors_exit_2, local_ray_on_loopback, out
+from cli.common import (
+    DEFAULT_RUNS_DIR,
+    Address,
+    RunsDir,
+    Verbose,
+    err,
+    input_errors_exit_2,
+    local_ray_on_loopback,
+    out,
+    show_third_party_logs,
+)
 from harness.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,15 +45,53 @@ def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: st
     return prepare_run(spec)
 
 
+INTERRUPTED_EXIT = 130  # the shell's code for "stopped by SIGINT"
+
+
+def resume_command(run_id: str, runs_dir: Path, address: str | None) -> str:
+    """The exact command that completes an interrupted run, as the user would type it."""
+    parts = ["fleetbench", "run", "--resume", run_id]
+    if runs_dir != DEFAULT_RUNS_DIR:
+        parts += ["--runs-dir", str(runs_dir)]
+    if address:
+        parts += ["--address", address]
+    return shlex.join(parts)
+
+
 def start_run(prepared: PreparedRun, *, runs_dir: Path, address: str | None, run_id: str | None = None,
               resume: str | None = None, parent_run: str | None = None) -> RunResult:
-    """Run on Ray (imported here, not before) with the terminal's progress display."""
+    """Run on Ray (imported here, not before) with the terminal's progress display, and
+    print the results. Interrupted (Ctrl-C), it says how to resume and exits 130."""
     local_ray_on_loopback(address)
+    from archive.run_id import new_run_id
     from cli.progress import RunProgress
+    from cli.render import print_run_result
     from cluster.driver import run
 
-    return run(prepared.spec, prepared=prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address,
-               parent_run=parent_run, argv=sys.argv, progress=RunProgress())
+    # chosen here, so that a Ctrl-C at any moment can name the run to resume
+    run_id = resume or run_id or new_run_id()
+    try:
+        result = run(prepared.spec, prepared=prepared, runs_dir=runs_dir, run_id=None if resume else run_id,
+                     resume=resume, address=address, parent_run=parent_run, argv=sys.argv, progress=RunProgress())
+    except KeyboardInterrupt:
+        _interrupted(run_id, runs_dir, address)
+    print_run_result(out, result)
+    if result.status == "interrupted":
+        _interrupted(run_id, runs_dir, address)
+    return result
+
+
+def _interrupted(run_id: str, runs_dir: Path, address: str | None) -> NoReturn:
+    from archive.store import RunStore
+
+    try:
+        RunStore(runs_dir).find(run_id)
+    except InputError:
+        err.print("interrupted before the run was archived: nothing to resume", highlight=False)
+    else:
+        err.print(f"interrupted: resume with `{resume_command(run_id, runs_dir, address)}`", highlight=False,
+                  soft_wrap=True, markup=False)
+    raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def phase_options(**given: str | bool | None) -> dict[str, object]:
@@ -63,6 +112,7 @@ def run_command(
     resume: Annotated[str | None, typer.Option("--resume", help="complete an interrupted run")] = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     address: Address = None,
+    verbose: Verbose = False,
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
     concurrency: Annotated[int | None, typer.Option(help="calls in flight per subagent")] = None,
     workers: Annotated[int | None, typer.Option(help="worker actors per phase")] = None,
@@ -86,6 +136,7 @@ def run_command(
         "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
+    show_third_party_logs(verbose)
     from agents.run_setup import RunSpec
 
     if resume and run_id:
@@ -101,11 +152,8 @@ def run_command(
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())
                                          if calibration_tasks else None))
-    from cli.render import print_run_result
-
     prepared = checked_run(spec, runs_dir, run_id=run_id, resume=resume)
-    result = start_run(prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address)
-    print_run_result(out, result)
+    start_run(prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address)
 
 
 @input_errors_exit_2
@@ -115,8 +163,10 @@ def retry_command(
     errors_only: Annotated[bool, typer.Option("--errors-only", help="redo errors, not skipped keys")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     address: Address = None,
+    verbose: Verbose = False,
 ) -> None:
     """Re-run what RUN_ID left failed (rate-limited calls, say) as a new run linked to it."""
+    show_third_party_logs(verbose)
     from agents.retry_plan import failed_keys
     from agents.run_setup import RunSpec, prepare_run
     from archive.run_id import validate_run_id
@@ -131,10 +181,7 @@ def retry_command(
     spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
     spec.only_keys = keys
     out.print(f"retrying {len(keys)} keys of {parent.run_id}")
-    from cli.render import print_run_result
-
-    result = start_run(prepare_run(spec), runs_dir=runs_dir, address=address, parent_run=parent.run_id)
-    print_run_result(out, result)
+    start_run(prepare_run(spec), runs_dir=runs_dir, address=address, parent_run=parent.run_id)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from archive.manifest import build_manifest
 from archive.run_id import new_run_id, validate_run_id
 from archive.store import RunDir, RunStore
 from cluster.collector_actor import Collector
+from cluster.interrupt import ctrl_c_sets_flag
 from cluster.limiter_actor import ensure_limiter
 from cluster.phase_actor import PhaseSubagent, holder_id
 from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
@@ -185,17 +186,28 @@ class RunSession:
     def wait(self) -> RunResult:
         """Wait for every spawned phase, restarting dead subagents on their unrecorded keys."""
         status = "completed"
-        try:
-            while self._running:
-                refs = {r.ref: r for r in self._running.values()}
-                ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
-                self.progress.update(self.counts())
-                for ref in ready:
-                    self._settle(refs[ref])
-        except KeyboardInterrupt:
+        with ctrl_c_sets_flag() as interrupted:
+            try:
+                while self._running and not interrupted.is_set():
+                    refs = {r.ref: r for r in self._running.values()}
+                    ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                    self.progress.update(self.counts())
+                    for ref in ready:
+                        self._settle(refs[ref])
+            except KeyboardInterrupt:
+                interrupted.set()
+        if interrupted.is_set():
             status = "interrupted"
-            self.progress.note(f"interrupted: resume with `fleetbench run --resume {self.run_id}`")
+            self._stop_subagents()
+            self.progress.note(f"interrupted: subagents stopped; resume with `fleetbench run --resume {self.run_id}`")
         return self._finish(status)
+
+    def _stop_subagents(self) -> None:
+        """After Ctrl-C no call starts and none is recorded; what the collector acknowledged
+        stays, and `--resume` redoes the rest."""
+        for running in self._running.values():
+            ray.kill(running.actor, no_restart=True)
+            self._release_leases(running)
 
     def _settle(self, running: _Running) -> None:
         try:
