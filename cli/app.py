@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import typer
 
-from cli import archive, calibrate, dashboard, models, run, score, selection, sim, sweep
+from cli import archive, calibrate, dashboard, doctor, models, run, score, selection, sim, sweep
 from harness.logs import configure_process_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Benchmark LLMs across providers at scale and turn results into decisions.")
-for command in (run, archive, sim, models, score, calibrate, selection, dashboard, sweep):
+for command in (run, archive, sim, models, score, calibrate, selection, dashboard, sweep, doctor):
     command.register(app)
 
 
