@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.errors import InputError
 from harness.records import CallRecord
 from harness.timing import percentile
 
@@ -82,3 +83,19 @@ def render_sweep(steps: Sequence[SweepStep]) -> str:
             who = "the client (our own queueing), not the endpoint" if step.client_bound else "the endpoint"
             verdict = f"saturates at {step.offered:g}/s ({reason}); the bottleneck is {who}"
     return "\n".join(lines) + f"\n\nSweep: {verdict}."
+
+
+AUTO_RATES = [2.0 ** k for k in range(11)]  # 1 .. 1024 calls/s
+
+
+def parse_rates(text: str) -> list[float]:
+    """`auto` (1, 2, 4 ... 1024/s) or a comma list of increasing positive rates."""
+    if text.strip() == "auto":
+        return list(AUTO_RATES)
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError("--rate-sweep", f"expected auto or rates like 1,2,4,8, not {text!r}") from None
+    if not rates or any(r <= 0 for r in rates) or rates != sorted(rates):
+        raise InputError("--rate-sweep", f"rates must be positive and increasing, not {text!r}")
+    return rates

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -30,9 +30,9 @@ from archive.manifest import build_manifest
 from archive.run_id import new_run_id, validate_run_id
 from archive.store import RunDir, RunStore
 from cluster.collector_actor import Collector
+from cluster.interrupt import ctrl_c_sets_flag
 from cluster.limiter_actor import LimiterSpec, ensure_limiter, make_spec
 from cluster.phase_actor import CHUNK, PhaseSubagent, chunk_items, holder_id, wait_dead, worker_handle
-from cluster.progress import RunProgress
 from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
 from harness.errors import ErrorClass, InputError
 from harness.logs import EventLog
@@ -45,6 +45,34 @@ COLLECTOR_TIMEOUT_S = 120.0
 
 class CollectorLost(Exception):
     """The collector is gone for good (its restarts used up): the run cannot go on."""
+
+
+class RunProgress(Protocol):
+    """Whoever watches a run: the CLI draws it; scripts and tests get `SilentProgress`.
+
+    Why a protocol here: the driver must not import the CLI (dependencies point one way).
+    """
+
+    def start(self, totals: dict[str, int]) -> None: ...
+    def update(self, counts: dict[str, dict[str, int]]) -> None: ...
+    def note(self, message: str) -> None: ...
+    def close(self, counts: dict[str, dict[str, int]]) -> None: ...
+
+
+class SilentProgress:
+    """The default watcher: says nothing (the run's own event log is in the archive)."""
+
+    def start(self, totals: dict[str, int]) -> None:
+        pass
+
+    def update(self, counts: dict[str, dict[str, int]]) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def close(self, counts: dict[str, dict[str, int]]) -> None:
+        pass
 
 
 @dataclass
@@ -74,14 +102,15 @@ class RunSession:
 
     def __init__(self, spec: RunSpec, *, runs_dir: Path, run_id: str | None = None,
                  resume: str | None = None, address: str | None = None, parent_run: str | None = None,
-                 argv: Sequence[str] | None = None, progress: bool = True,
-                 allow_changed_inputs: bool = False) -> None:
+                 argv: Sequence[str] | None = None, progress: RunProgress | None = None,
+                 prepared: PreparedRun | None = None, allow_changed_inputs: bool = False) -> None:
         self.store = RunStore(runs_dir)
         if resume:
             self.run_dir: RunDir = self.store.find(validate_run_id(resume))
             manifest = self.run_dir.read_manifest()
             spec = RunSpec.from_manifest(manifest.get("request", {}))
-        self.prepared: PreparedRun = prepare_run(spec)
+        # the CLI prepares (checks) the run before importing Ray, and hands it over
+        self.prepared: PreparedRun = prepared or prepare_run(spec)
         if resume and not allow_changed_inputs:
             refuse_changed_inputs(manifest, self.prepared, self.run_dir.run_id)
         if parent_run and not allow_changed_inputs:
@@ -127,7 +156,8 @@ class RunSession:
         self.restarts: dict[str, int] = {}
         self.reports: list[PhaseReport] = []
         totals = {name: len(plan) for name, plan in self.prepared.plans.items()}
-        self.progress = RunProgress(totals, enabled=progress)
+        self.progress: RunProgress = progress or SilentProgress()
+        self.progress.start(totals)
         self._log("run_started" if not resume else "run_resumed", totals=totals, nodes=node_count())
         for warning in self.prepared.warnings + [f"preflight {r.host}: {'; '.join(r.reasons)}"
                                                  for r in self.preflight if r.verdict == "warn"]:
@@ -184,24 +214,28 @@ class RunSession:
     def wait(self) -> RunResult:
         """Wait for every spawned phase, restarting dead subagents on their unrecorded keys."""
         status, failure = "completed", None
-        try:
-            while self._running:
-                refs = {r.ref: r for r in self._running.values()}
-                ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
-                state = self._collector_status()
-                self.progress.update(state["counts"])
-                if state["failed"]:
-                    status, failure = "failed", str(state["failed"])
-                    break
-                for ref in ready:
-                    self._settle(refs[ref])
-        except KeyboardInterrupt:
+        with ctrl_c_sets_flag() as interrupted:
+            try:
+                while self._running and not interrupted.is_set():
+                    refs = {r.ref: r for r in self._running.values()}
+                    ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                    state = self._collector_status()
+                    self.progress.update(state["counts"])
+                    if state["failed"]:
+                        status, failure = "failed", str(state["failed"])
+                        break
+                    for ref in ready:
+                        self._settle(refs[ref])
+            except KeyboardInterrupt:
+                interrupted.set()
+            except CollectorLost as exc:
+                status, failure = "interrupted", f"the collector died and could not be restarted ({exc})"
+        if interrupted.is_set():
             status, failure = "interrupted", "interrupted by the user"
-        except CollectorLost as exc:
-            status = "interrupted"
-            failure = f"the collector died and could not be restarted ({exc})"
         if self._running:
             self._stop_all()
+        if status == "interrupted":
+            self.progress.note("interrupted: subagents stopped")
         return self._finish(status, failure)
 
     def _settle(self, running: _Running) -> None:
@@ -338,11 +372,12 @@ class RunSession:
 
 
 def run(spec: RunSpec, *, runs_dir: Path, run_id: str | None = None, resume: str | None = None,
-        address: str | None = None, parent_run: str | None = None, progress: bool = True,
-        argv: Sequence[str] | None = None, allow_changed_inputs: bool = False) -> RunResult:
+        address: str | None = None, parent_run: str | None = None, progress: RunProgress | None = None,
+        argv: Sequence[str] | None = None, prepared: PreparedRun | None = None,
+        allow_changed_inputs: bool = False) -> RunResult:
     """Run every phase of `spec` in parallel subagents, wait, collect. The CLI's `run`."""
     session = RunSession(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address,
-                         parent_run=parent_run, progress=progress, argv=argv,
+                         parent_run=parent_run, progress=progress, argv=argv, prepared=prepared,
                          allow_changed_inputs=allow_changed_inputs)
     try:
         for phase in session.prepared.plans:

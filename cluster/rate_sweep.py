@@ -17,28 +17,13 @@ import ray
 from agents.rate_sweep import SweepStep, measure_step, saturation_reason
 from agents.run_setup import RunSpec, prepare_run
 from archive.store import RunStore
-from cluster.driver import RunResult, run
+from cluster.driver import RunProgress, RunResult, run
 from cluster.ray_runtime import ensure_ray
 from harness.errors import InputError
 
-AUTO_RATES = [2.0 ** k for k in range(11)]  # 1 .. 1024 calls/s
-
-
-def parse_rates(text: str) -> list[float]:
-    """`auto` (1, 2, 4 ... 1024/s) or a comma list of increasing positive rates."""
-    if text.strip() == "auto":
-        return list(AUTO_RATES)
-    try:
-        rates = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InputError("--rate-sweep", f"expected auto or rates like 1,2,4,8, not {text!r}") from None
-    if not rates or any(r <= 0 for r in rates) or rates != sorted(rates):
-        raise InputError("--rate-sweep", f"rates must be positive and increasing, not {text!r}")
-    return rates
-
 
 def run_rate_sweep(spec: RunSpec, rates: Sequence[float], *, seconds: float, runs_dir: Path,
-                   address: str | None = None, progress: bool = True,
+                   address: str | None = None, progress: RunProgress | None = None,
                    argv: Sequence[str] | None = None) -> list[tuple[RunResult, SweepStep]]:
     """Each step offers about `seconds` worth of calls at its rate (the plan repeated)."""
     if seconds <= 0:

@@ -137,11 +137,13 @@ def local_counter(model: str) -> TokenCounter | None:
         import llama_cpp
 
         from localmodels.files import model_path
+        from localmodels.logs import quiet_llama_logs
         from localmodels.registry import lookup
 
         spec = lookup(model)
         if spec is None:
             return None
+        quiet_llama_logs()
         llm = llama_cpp.Llama(model_path=str(model_path(spec)), vocab_only=True, verbose=False)
     except Exception:  # noqa: BLE001 - optional: any failure means "use cl100k"
         return None

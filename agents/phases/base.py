@@ -6,7 +6,7 @@ how calls are made; the call path (limiter, retries, timing, records) is shared.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,8 @@ class PlanContext:
     limit: int | None = None
     repeat: int = 1
     options: dict[str, object] = field(default_factory=dict)
+    # `provider/model` -> its context window in tokens, where the catalogue knows it
+    context_windows: Mapping[str, int] = field(default_factory=dict)
 
 
 class Phase:
@@ -43,6 +45,12 @@ class Phase:
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         raise NotImplementedError
+
+    def quick_options(self, ctx: PlanContext) -> dict[str, object]:
+        """The quick plan's defaults for this phase (its options, and `limit`: items per
+        suite), under anything the user gave. Why per phase: each phase knows which few
+        calls still answer its question; the full plan is the phase's plain defaults."""
+        return {}
 
     def score(self, item: WorkItem, response: ProviderResponse) -> dict[str, object]:
         """Extra per-record fields (constraint results, tool-call verdicts...), stored in

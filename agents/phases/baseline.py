@@ -16,8 +16,13 @@ class BaselinePhase(Phase):
     name = "baseline"
     description = "the suite on the chosen models, with machine-checked constraints"
 
+    QUICK_ITEMS = 4  # four formats (router JSON, nested JSON, a command, bullets) per model
+
     def __init__(self) -> None:
         self._items: dict[str, SuiteItem] = {}
+
+    def quick_options(self, ctx: PlanContext) -> dict[str, object]:
+        return {"limit": self.QUICK_ITEMS}
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         items: list[WorkItem] = []

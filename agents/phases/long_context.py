@@ -38,6 +38,12 @@ from harness.timing import percentile
 # router JSON, nested JSON, command-only and bullet list: four different strict formats
 DEFAULT_ITEMS: tuple[str, ...] = ("router-json", "nested-json", "shell-largest-files", "three-bullets")
 DEFAULT_LENGTHS: tuple[int, ...] = (2048, 8192, 32768)
+# the quick plan: two formats (flat JSON, bullets) at 1/8, 1/4 and 1/2 of the smallest window
+# among the run's models, so every length fits and the lengths make a curve; the window is
+# capped so a quick run on hosted models stays cheap (at most 8k tokens of filler)
+QUICK_ITEMS: tuple[str, ...] = ("router-json", "three-bullets")
+QUICK_FRACTIONS: tuple[int, ...] = (8, 4, 2)
+QUICK_WINDOW_CAP = 16384
 END_DEPTH = 100  # percent of the filler before the payload; 100 = the payload last
 DEPTH_NAMES = {"start": 0, "middle": 50, "end": END_DEPTH}
 SEPARATOR = "\n\n"
@@ -176,6 +182,15 @@ class LongContextPhase(Phase):
     def __init__(self) -> None:
         self._items: dict[str, SuiteItem] = {}
         self._fillers: dict[tuple[str, int], str] = {}
+
+    def quick_options(self, ctx: PlanContext) -> dict[str, object]:
+        known = {it.id for loaded in ctx.suites for it in loaded.suite.items}
+        windows = [ctx.context_windows[m.name] for m in ctx.models if m.name in ctx.context_windows]
+        window = min([*windows, QUICK_WINDOW_CAP])
+        quick: dict[str, object] = {"context_lengths": [window // f for f in QUICK_FRACTIONS]}
+        if items := [i for i in QUICK_ITEMS if i in known]:
+            quick["long_context_items"] = ",".join(items)
+        return quick
 
     def _choose(self, ctx: PlanContext) -> list[_Chosen]:
         wanted_opt = ctx.options.get("long_context_items")

@@ -138,10 +138,16 @@ class ToolUsePhase(Phase):
     tier2_min = 0.3
     RESAMPLES = 1000
     SEED = 0
+    # two items, with and without worked examples: still a measured prompt-fix A/B
+    QUICK_ITEMS = 2
+    QUICK_VARIANTS = "baseline,few-shot"
 
     def configure(self, config: FleetConfig) -> None:
         self.tier1_min = config.tool_use.tier1_min
         self.tier2_min = config.tool_use.tier2_min
+
+    def quick_options(self, ctx: PlanContext) -> dict[str, object]:
+        return {"limit": self.QUICK_ITEMS, "variants": self.QUICK_VARIANTS}
 
     def mode_for(self, model: ModelRef, ctx: PlanContext) -> str:
         forced = ctx.options.get("tool_mode")

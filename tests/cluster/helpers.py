@@ -40,7 +40,7 @@ def run_records(runs_dir: Path, run_id: str) -> list[CallRecord]:
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cluster.cli", *args], capture_output=True, text=True, check=False,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, check=False,
                           env=full_env, timeout=timeout, cwd=cwd)
 
 

@@ -22,7 +22,7 @@ MODELS = ["sim/smollm2-135m-sim", "sim/gemma3-270m-sim"]
 
 def test_run_archives_exactly_one_record_per_key(ray_local: None, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS, repeat=2), runs_dir=runs, progress=False)
+    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS, repeat=2), runs_dir=runs)
     try:
         session.spawn("baseline")
         result = session.wait()
@@ -61,7 +61,7 @@ def test_sigkill_of_phase_subagent_still_one_record_per_key(ray_local: None, tmp
                                   concurrency=2)
     spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b", "sim/c"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
-    session = RunSession(spec, runs_dir=runs, progress=False)
+    session = RunSession(spec, runs_dir=runs)
     try:
         session.spawn("baseline")
         pid = ray.get(session.phase_actor("baseline").pid.remote())
@@ -84,9 +84,7 @@ def test_run_function_refuses_existing_run_id(ray_local: None, tmp_path: Path) -
     from harness.errors import InputError
 
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id",
-                 progress=False)
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id")
     assert result.status == "completed"
     with pytest.raises(InputError, match="already exists"):
-        run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id",
-            progress=False)
+        run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id")

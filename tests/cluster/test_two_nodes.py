@@ -40,7 +40,7 @@ def test_window_limit_holds_across_nodes(two_nodes: Cluster, tmp_path: Path) -> 
         limits={"requests_per_window": PER_WINDOW, "window_s": WINDOW_S}, concurrency=8, workers=4)
     spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
-    session = RunSession(spec, runs_dir=runs, address=two_nodes.address, progress=False)
+    session = RunSession(spec, runs_dir=runs, address=two_nodes.address)
     try:
         session.spawn("baseline")
         result = session.wait()
@@ -71,7 +71,7 @@ def test_a_node_dying_mid_run_loses_and_duplicates_nothing(two_nodes: Cluster, t
                                   concurrency=1, workers=3)
     spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
-    session = RunSession(spec, runs_dir=runs, address=two_nodes.address, progress=False)
+    session = RunSession(spec, runs_dir=runs, address=two_nodes.address)
     try:
         session.spawn("baseline")
         # remove the node once it has answered a call and while work is left (a worker's start

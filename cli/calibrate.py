@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cluster.cli_common import input_errors_exit_2, out
+from cli.common import input_errors_exit_2, out
 
 if TYPE_CHECKING:
     from calibration.calibrate import CalibrateResult

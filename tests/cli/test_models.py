@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.model_check import Target, _failure, is_listed
-from cluster.cli import app
+from cli.app import app
 from simulator.config import BrainConfig, SimConfig
 from simulator.server import SimThread
 

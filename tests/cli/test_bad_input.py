@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from cluster.cli import app
+from cli.app import app
 from tests.cluster.helpers import cli
 
 runner = CliRunner()
@@ -112,3 +114,20 @@ def test_bad_calibration_tasks_file_names_file_and_line(tmp_path: Path) -> None:
     assert code == 2 and "tasks.yaml:" in output and "complexity" in output, output
     code, output = _invoke(tmp_path, "--phase", "calibration", "--calibration-tasks", str(tmp_path / "gone.yaml"))
     assert code == 2 and "gone.yaml" in output, output
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level packages from `python -X importtime`'s report (one `| name` per import)."""
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "no-such-suite"], ["run", "smoke", "--limit", "0"],
+                                  ["run", "--resume", "no-such-run"], ["run", "--plan", "tiny"]])
+def test_help_and_bad_input_never_import_ray(tmp_path: Path, args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args, "--runs-dir", str(tmp_path)]
+                          if args != ["--help"] else [sys.executable, "-X", "importtime", "-m", "cli", *args],
+                          capture_output=True, text=True, check=False, timeout=120)
+    imported = _imported(proc.stderr)
+    assert proc.returncode == (0 if args == ["--help"] else 2), proc.stderr[-2000:]
+    assert "typer" in imported and "ray" not in imported and "cluster" not in imported

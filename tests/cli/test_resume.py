@@ -26,7 +26,7 @@ def test_driver_killed_then_resume_completes_without_duplicates(tmp_path: Path) 
     config = sim_and_fleet_config(tmp_path, brain={"ttft_ms": 150, "itl_ms": 5, "output_tokens": 4},
                                   concurrency=2)
     runs = tmp_path / "runs"
-    args = [sys.executable, "-m", "cluster.cli", "run", "smoke", "--phase", "baseline", "--models", "sim/a,sim/b", "--repeat", "5",
+    args = [sys.executable, "-m", "cli", "run", "smoke", "--phase", "baseline", "--models", "sim/a,sim/b", "--repeat", "5",
             "--config", str(config), "--runs-dir", str(runs), "--run-id", "killme"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                             env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})

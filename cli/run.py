@@ -1,34 +1,112 @@
-"""`fleetbench` command line (typer + rich).
+"""`fleetbench run` and `fleetbench retry`: the commands that start a run on Ray.
 
-Why errors are caught here: bad input must end in one clear line naming the file and
-line or field, exit code 2, no traceback; a completed run exits 0 even with failed calls.
+Why Ray is imported only inside the commands: `fleetbench --help` and every bad-input
+error must answer without paying for Ray's import (about a second) or starting it.
 """
 
 from __future__ import annotations
 
-import os
+import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from cluster.cli_common import input_errors_exit_2, out
-from cluster.cli_models import models_app
+from cli.common import (
+    DEFAULT_RUNS_DIR,
+    Address,
+    RunsDir,
+    Verbose,
+    err,
+    input_errors_exit_2,
+    local_ray_on_loopback,
+    out,
+    show_third_party_logs,
+)
 from harness.errors import InputError
-from harness.logs import configure_process_logging
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Benchmark LLMs across providers at scale and turn results into decisions.")
-runs_app = typer.Typer(help="Browse the run archive.", no_args_is_help=True)
-sim_app = typer.Typer(help="The wire-compatible provider simulator.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-app.add_typer(sim_app, name="sim")
-app.add_typer(models_app, name="models")
+if TYPE_CHECKING:
+    from agents.run_setup import PreparedRun, RunSpec
+    from cluster.driver import RunResult
 
-DEFAULT_RUNS_DIR = Path("runs")
 
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
+def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: str | None,
+                allow_changed_inputs: bool = False) -> PreparedRun:
+    """Every input check a run makes (suites, config, models, phase flags, run IDs, and a
+    resumed run's inputs against its manifest), before Ray."""
+    from agents.input_check import refuse_changed_inputs
+    from agents.run_setup import RunSpec, prepare_run
+    from archive.run_id import validate_run_id
+    from archive.store import RunStore
+
+    store = RunStore(runs_dir)
+    if resume:
+        manifest = store.find(validate_run_id(resume, "--resume"), "--resume").read_manifest()
+        prepared = prepare_run(RunSpec.from_manifest(manifest.get("request", {})))
+        if not allow_changed_inputs:
+            refuse_changed_inputs(manifest, prepared, resume)
+        return prepared
+    if run_id:
+        store.check_new(validate_run_id(run_id))
+    return prepare_run(spec)
+
+
+INTERRUPTED_EXIT = 130  # the shell's code for "stopped by SIGINT"
+INTERRUPTED_BY_USER = "interrupted by the user"
+
+
+def resume_command(run_id: str, runs_dir: Path, address: str | None) -> str:
+    """The exact command that completes an interrupted run, as the user would type it."""
+    parts = ["fleetbench", "run", "--resume", run_id]
+    if runs_dir != DEFAULT_RUNS_DIR:
+        parts += ["--runs-dir", str(runs_dir)]
+    if address:
+        parts += ["--address", address]
+    return shlex.join(parts)
+
+
+def start_run(prepared: PreparedRun, *, runs_dir: Path, address: str | None, run_id: str | None = None,
+              resume: str | None = None, parent_run: str | None = None) -> RunResult:
+    """Run on Ray (imported here, not before) with the terminal's progress display, and
+    print the results. Interrupted (Ctrl-C), it says how to resume and exits 130; a run
+    that failed or lost its collector says why and how to resume, and exits 1."""
+    local_ray_on_loopback(address)
+    from archive.run_id import new_run_id
+    from cli.progress import RunProgress
+    from cli.render import print_run_result
+    from cluster.driver import run
+
+    # chosen here, so that a Ctrl-C at any moment can name the run to resume
+    run_id = resume or run_id or new_run_id()
+    try:
+        result = run(prepared.spec, prepared=prepared, runs_dir=runs_dir, run_id=None if resume else run_id,
+                     resume=resume, address=address, parent_run=parent_run, argv=sys.argv, progress=RunProgress(),
+                     allow_changed_inputs=True)  # checked before Ray, by checked_run or retry_command
+    except KeyboardInterrupt:
+        _interrupted(run_id, runs_dir, address)
+    print_run_result(out, result)
+    if result.status == "interrupted" and result.failure in (None, INTERRUPTED_BY_USER):
+        _interrupted(run_id, runs_dir, address)
+    if result.status != "completed":
+        err.print(f"{result.status}: {result.failure or 'the run did not complete'}; resume with "
+                  f"`{resume_command(result.run_id, runs_dir, address)}`", highlight=False, soft_wrap=True,
+                  markup=False)
+        raise typer.Exit(1)
+    return result
+
+
+def _interrupted(run_id: str, runs_dir: Path, address: str | None) -> NoReturn:
+    from archive.store import RunStore
+
+    try:
+        RunStore(runs_dir).find(run_id)
+    except InputError:
+        err.print("interrupted before the run was archived: nothing to resume", highlight=False)
+    else:
+        err.print(f"interrupted: resume with `{resume_command(run_id, runs_dir, address)}`", highlight=False,
+                  soft_wrap=True, markup=False)
+    raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def phase_options(**given: str | bool | float | None) -> dict[str, object]:
@@ -36,18 +114,20 @@ def phase_options(**given: str | bool | float | None) -> dict[str, object]:
     return {key: value for key, value in given.items() if value is not None}
 
 
-@app.command("run")
 @input_errors_exit_2
 def run_command(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names or YAML files")] = None,
     phase: Annotated[list[str] | None, typer.Option("--phase", help="phase(s) to run")] = None,
     models: Annotated[list[str] | None, typer.Option("--models", help="provider/model[@variant],...")] = None,
+    plan: Annotated[str, typer.Option(
+        help="quick: a few calls per phase (minutes); full: every phase's complete plan")] = "quick",
     limit: Annotated[int | None, typer.Option(help="first N items of each suite")] = None,
     repeat: Annotated[int | None, typer.Option(help="independent repeats per item")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="complete an interrupted run")] = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    address: Address = None,
+    verbose: Verbose = False,
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
     concurrency: Annotated[int | None, typer.Option(help="calls in flight per subagent")] = None,
     workers: Annotated[int | None, typer.Option(help="worker actors per phase")] = None,
@@ -82,16 +162,12 @@ def run_command(
         "--allow-changed-inputs", help="--resume even if the suite or config changed since the run started")] = False,
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
-    if address is None:
-        # a local Ray binds to loopback only; must be set before ray is first imported
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    show_third_party_logs(verbose)
     from agents.run_setup import RunSpec
-    from cluster.driver import run
-    from cluster.report import exit_unless_completed, print_run_result
 
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
-    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit,
+    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit, plan=plan,
                    repeat=repeat, config_path=config, concurrency=concurrency, workers=workers,
                    stage_models={stage: names for stage, names in (
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),
@@ -103,26 +179,35 @@ def run_command(
                                          calibration_tasks=str(calibration_tasks.resolve())
                                          if calibration_tasks else None,
                                          rate=rate, arrivals=arrivals, seed=seed))
+    prepared = checked_run(spec, runs_dir, run_id=run_id, resume=resume, allow_changed_inputs=allow_changed_inputs)
     if rate_sweep is not None:
-        from agents.rate_sweep import render_sweep
-        from cluster.rate_sweep import parse_rates, run_rate_sweep
-
         if rate is not None or resume or run_id:
             raise InputError("--rate-sweep", "cannot be combined with --rate, --resume or --run-id")
-        steps = run_rate_sweep(spec, parse_rates(rate_sweep), seconds=sweep_seconds, runs_dir=runs_dir,
-                               address=address, argv=sys.argv)
-        out.print(render_sweep([step for _, step in steps]), highlight=False)
-        for result, _ in steps:
-            out.print(f"archive: {result.run_dir}")
-        exit_unless_completed(steps[-1][0])
+        run_sweep(spec, rate_sweep, seconds=sweep_seconds, runs_dir=runs_dir, address=address)
         return
-    result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv,
-                 allow_changed_inputs=allow_changed_inputs)
-    print_run_result(out, result)
-    exit_unless_completed(result)
+    start_run(prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address)
 
 
-@app.command("retry")
+def run_sweep(spec: RunSpec, rates_text: str, *, seconds: float, runs_dir: Path, address: str | None) -> None:
+    """One open-loop run per rate, then the sweep's table and where it saturated."""
+    from agents.rate_sweep import parse_rates, render_sweep
+
+    rates = parse_rates(rates_text)  # bad input is refused before Ray is imported
+    local_ray_on_loopback(address)
+    from cli.progress import RunProgress
+    from cluster.rate_sweep import run_rate_sweep
+
+    steps = run_rate_sweep(spec, rates, seconds=seconds, runs_dir=runs_dir, address=address, argv=sys.argv,
+                           progress=RunProgress())
+    out.print(render_sweep([step for _, step in steps]), highlight=False)
+    for result, _ in steps:
+        out.print(f"archive: {result.run_dir}", highlight=False)
+    last = steps[-1][0]
+    if last.status != "completed":
+        err.print(f"{last.status}: {last.failure}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
 @input_errors_exit_2
 def retry_command(
     run_id: Annotated[str, typer.Argument(help="the run whose failures to redo")],
@@ -134,17 +219,16 @@ def retry_command(
     allow_changed_inputs: Annotated[bool, typer.Option(
         "--allow-changed-inputs", help="retry even if the suite or config changed since the parent ran")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    address: Address = None,
+    verbose: Verbose = False,
 ) -> None:
     """Re-run what RUN_ID left failed (rate-limited calls, say) as a new run linked to it."""
-    if address is None:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    show_third_party_logs(verbose)
+    from agents.input_check import refuse_changed_inputs
     from agents.retry_plan import failed_keys
-    from agents.run_setup import RunSpec
+    from agents.run_setup import RunSpec, prepare_run
     from archive.run_id import validate_run_id
     from archive.store import RunStore
-    from cluster.driver import run
-    from cluster.report import exit_unless_completed, print_run_result
 
     parent = RunStore(runs_dir).find(validate_run_id(run_id, "RUN_ID"), "RUN_ID")
     keys = failed_keys(parent.load_records(), include_skipped=include_skipped, models=models or [])
@@ -152,89 +236,16 @@ def retry_command(
         out.print(f"nothing to retry: run {parent.run_id} has no failed keys" +
                   (" for those models" if models else ""))
         return
-    spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
+    manifest = parent.read_manifest()
+    spec = RunSpec.from_manifest(manifest.get("request", {}))
     spec.only_keys = keys
+    prepared = prepare_run(spec)
+    if not allow_changed_inputs:
+        refuse_changed_inputs(manifest, prepared, parent.run_id)
     out.print(f"retrying {len(keys)} keys of {parent.run_id}")
-    result = run(spec, runs_dir=runs_dir, address=address, parent_run=parent.run_id, argv=sys.argv,
-                 allow_changed_inputs=allow_changed_inputs)
-    print_run_result(out, result)
-    exit_unless_completed(result)
+    start_run(prepared, runs_dir=runs_dir, address=address, parent_run=parent.run_id)
 
 
-@app.command("aggregate")
-@input_errors_exit_2
-def aggregate_command(
-    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
-    config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
-) -> None:
-    """Merge every archived run into AGGREGATE_SUMMARY.md and aggregate.json (with the phase
-    and decision sections; run `fleetbench calibrate` to refresh the decisions)."""
-    from agents.config import load_config
-    from agents.post_run import post_run
-
-    if not runs_dir.is_dir():
-        raise InputError(str(runs_dir), "no such run archive directory")
-    post_run(runs_dir, load_config(config), calibrate_now=False)
-    out.print(f"wrote {runs_dir / 'AGGREGATE_SUMMARY.md'} and {runs_dir / 'aggregate.json'}")
-
-
-@runs_app.command("list")
-@input_errors_exit_2
-def runs_list(runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
-    """One line per archived run, oldest first."""
-    from cluster.report import print_runs_table
-
-    print_runs_table(out, runs_dir)
-
-
-@runs_app.command("show")
-@input_errors_exit_2
-def runs_show(run_id: str, runs_dir: RunsDir = DEFAULT_RUNS_DIR) -> None:
-    """A run's manifest and per phase x model statistics."""
-    from cluster.report import print_run_detail
-
-    print_run_detail(out, runs_dir, run_id)
-
-
-@sim_app.command("serve")
-@input_errors_exit_2
-def sim_serve(
-    config: Annotated[Path | None, typer.Option(help="simulator config YAML/JSON")] = None,
-    host: str = "127.0.0.1",
-    port: int = 8765,
-) -> None:
-    """Serve the simulator on loopback until interrupted (prints SIM_URL=...)."""
-    from simulator.__main__ import serve
-
-    try:
-        serve(config, host, port)
-    except ValueError as exc:
-        raise InputError(str(config), str(exc)) from None
-
-
-# Decision commands (issue 5): each cluster/cli_<name>.py exposes `register(app)`.
-from cluster.cli_score import register as register_score
-
-register_score(app)
-from cluster.cli_calibrate import register as register_calibrate
-
-register_calibrate(app)
-from cluster.cli_select import register as register_select
-
-register_select(app)
-from cluster.cli_report import register as register_report
-
-register_report(app)
-
-from cluster.cli_sweep import register as register_sweep
-
-register_sweep(app)
-
-
-def main() -> None:
-    configure_process_logging()
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("retry")(retry_command)

@@ -9,9 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cluster.cli_common import input_errors_exit_2, out
-
-RunsDirOption = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
+from cli.common import DEFAULT_RUNS_DIR, RunsDir, input_errors_exit_2, out
 
 
 def run_selection(runs_dir: Path, config: Path | None, benchmarks: Path | None,
@@ -27,7 +25,7 @@ def register(app: typer.Typer) -> None:
     @app.command("select")
     @input_errors_exit_2
     def select_command(
-        runs_dir: RunsDirOption = Path("runs"),
+        runs_dir: RunsDir = DEFAULT_RUNS_DIR,
         benchmarks: Annotated[Path | None, typer.Option(help="public benchmark data YAML")] = None,
         config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
         default_cap: Annotated[float | None, typer.Option(help="DEFAULT price cap, $/1M tokens")] = None,
@@ -51,7 +49,7 @@ def register(app: typer.Typer) -> None:
     @app.command("route")
     @input_errors_exit_2
     def route_command(
-        runs_dir: RunsDirOption = Path("runs"),
+        runs_dir: RunsDir = DEFAULT_RUNS_DIR,
         importance: Annotated[str, typer.Option(help="normal or critical")] = "normal",
         complexity: Annotated[str, typer.Option(help="simple, medium or complex")] = "medium",
         task_type: Annotated[str, typer.Option(help="free text, e.g. coding, summary")] = "",

@@ -13,14 +13,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cluster.cli_common import input_errors_exit_2, out
+from cli.common import DEFAULT_RUNS_DIR, RunsDir, input_errors_exit_2, out
 from harness.errors import InputError
-
-DEFAULT_RUNS_DIR = Path("runs")
 
 
 def report_command(
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="archive root")] = DEFAULT_RUNS_DIR,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     out_file: Annotated[Path | None, typer.Option("--out", help="dashboard HTML file "
                                                   "(default <runs-dir>/dashboard.html)")] = None,
 ) -> None:

@@ -10,7 +10,7 @@ from simulator.client import fetch_truths, health
 
 
 def test_sim_serve_prints_url_and_serves() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "cluster.cli", "sim", "serve", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "sim", "serve", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         assert proc.stdout is not None

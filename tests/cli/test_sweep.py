@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from calibration.judge_dataset import load_judge_dataset
 from calibration.judge_prompt import normalise_score
 from calibration.schema import JUDGE_COMPARISON_JSON, BenchJudgeRow, JudgeComparison, ProductionJudgeRow
-from cluster.cli import app
+from cli.app import app
 from tests.cluster.helpers import run_records, write_yaml
 
 runner = CliRunner()

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cluster.cli_common import input_errors_exit_2, out
+from cli.common import input_errors_exit_2, out
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -120,3 +120,7 @@ def models_check(
     out.print(table)
     counts = {s: sum(r.status == s for r in results) for s in _STYLE}
     out.print(", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n) or "nothing to check")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cluster.cli_common import input_errors_exit_2, out
+from cli.common import input_errors_exit_2, out
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

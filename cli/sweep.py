@@ -15,7 +15,6 @@ compare a `direct` judge with a `reasoned` one.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from calibration.schema import JUDGE_COMPARISON_JSON, JudgeComparison
-from cluster.cli_common import input_errors_exit_2, out
+from cli.common import (
+    DEFAULT_RUNS_DIR,
+    Address,
+    RunsDir,
+    Verbose,
+    input_errors_exit_2,
+    local_ray_on_loopback,
+    out,
+    show_third_party_logs,
+)
 from harness.errors import InputError
 
 Flags = dict[str, str | int | float | bool | None]
@@ -217,9 +225,6 @@ def print_side_by_side(console: Console, a: JudgeComparison, b: JudgeComparison)
     console.print(prod)
 
 
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
-
-
 @input_errors_exit_2
 def sweep_command(
     generation_models: Annotated[str | None, typer.Option(help="generation models, comma-separated")] = None,
@@ -230,13 +235,14 @@ def sweep_command(
     judge_eval_mode: Annotated[str | None, typer.Option(help="direct or reasoned (default: config)")] = None,
     consistency_runs: Annotated[int | None, typer.Option(help="repeated calls per judged answer")] = None,
     dataset: Annotated[Path | None, typer.Option(help="labelled judge dataset YAML")] = None,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     config: Annotated[Path | None, typer.Option(help="fleetbench config YAML")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
+    address: Address = None,
+    verbose: Verbose = False,
 ) -> None:
     """Generation x judge x production-judge sweep: two runs and a judge_comparison.json."""
-    if address is None:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before ray is imported
+    show_third_party_logs(verbose)
+    local_ray_on_loopback(address)
     plan = plan_sweep(generation_models=generation_models, judge_models=judge_models,
                       production_judge_models=production_judge_models, limit=limit,
                       judge_eval_mode=judge_eval_mode, consistency_runs=consistency_runs, dataset=dataset,
@@ -245,19 +251,21 @@ def sweep_command(
 
     from archive.store import RunDir
     from calibration.judge_metrics import build_comparison
+    from cli.progress import RunProgress
     from cluster.driver import run
     from cluster.ray_runtime import ensure_ray
 
     started = ensure_ray(address)  # one Ray for both runs (ray.init costs ~2 s)
     try:
-        first = run(plan.generation_spec(), runs_dir=runs_dir, address=address, argv=sys.argv)
+        first = run(plan.generation_spec(), runs_dir=runs_dir, address=address, argv=sys.argv,
+                    progress=RunProgress())
         out.print(f"generation run {first.run_id}: {first.status}")
         generation = RunDir(first.run_dir, first.run_id).load_records()
         answered = any(r.status == "ok" for r in generation)
         if not answered:
             plan.notes.append(f"judge-bench not run: generation run {first.run_id} has no successful answers")
         second = run(plan.judge_spec(first.run_dir / "results.jsonl" if answered else None), runs_dir=runs_dir,
-                     address=address, argv=sys.argv)
+                     address=address, argv=sys.argv, progress=RunProgress())
         out.print(f"judge run {second.run_id}: {second.status}")
     finally:
         if started:
@@ -276,7 +284,7 @@ def sweep_command(
 def compare_command(
     run_a: Annotated[str, typer.Argument(help="a sweep's judge run id, run directory or judge_comparison.json")],
     run_b: Annotated[str, typer.Argument(help="the other one")],
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
 ) -> None:
     """Side-by-side judge metrics of two sweeps; refused (exit 2) unless the dataset hash and
     every flag agree."""
