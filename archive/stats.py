@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import msgspec
 
 from archive.latency import Latencies
+from archive.mergeable import merge_keyed
 from archive.section_state import RecordView
 from harness.intervals import wilson
 
@@ -157,11 +158,7 @@ class StatsFold:
             group.costed += 1
 
     def merge(self, other: StatsFold) -> None:
-        for key, theirs in other.groups.items():
-            mine = self.groups.get(key)
-            if mine is None:
-                mine = self.groups[key] = _Group()
-            mine.merge(theirs)
+        merge_keyed(self.groups, other.groups, _Group)
 
     def rows(self) -> list[PhaseModelStats]:
         """One row per (phase, model, variant), sorted by those."""
