@@ -11,7 +11,9 @@ import pytest
 
 from agents.phases import make_phase
 from agents.phases.stages import STAGES
+from agents.phases.tool_use import VARIANTS
 from harness.records import CallRecord
+from harness.tool_scoring import FAILURE_CLASSES
 from tests.section_checks import assert_halves_merge_alike
 
 Maker = Callable[[random.Random, int], dict[str, Any]]
@@ -59,10 +61,17 @@ def _judge(rng: random.Random, i: int) -> dict[str, Any]:
     return {"variant": rng.choice(["sim/g1", "sim/g2#r1"]), "repeat": i % 3, "item_id": f"q{i % 7}", "extra": extra}
 
 
+def _tool_use(rng: random.Random, i: int) -> dict[str, Any]:
+    """Every variant on the same (item, repeat) keys (paired), some keys answered twice."""
+    passed = rng.random() < 0.5
+    return {"variant": VARIANTS[i % 4], "item_id": f"t{(i // 4) % 9}", "repeat": (i // 36) % 3,
+            "extra": {"tool_passed": passed, "tool_failure": None if passed else rng.choice(FAILURE_CLASSES)}}
+
+
 CASES: dict[str, Maker] = {
     "baseline": _baseline, "claude-runs": _baseline, "codex-retry": _baseline, "stages": _stages,
     "calibration": _calibration, "long-context": _long_context, "streaming-ttft": _streaming,
-    "judge-production": _judge, "judge-bench": _judge,
+    "judge-production": _judge, "judge-bench": _judge, "tool-use": _tool_use,
 }
 
 
