@@ -22,6 +22,7 @@ import msgspec
 
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
+from agents.phases.resample import integral, resampled_means
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import load_suite
 from archive.section_state import RecordView
@@ -125,9 +126,12 @@ def bootstrap_ci(values: Sequence[float], *, resamples: int = 1000, seed: int = 
     """95% percentile bootstrap of the mean; fixed seed so summaries are reproducible."""
     if not values:
         return (float("nan"), float("nan"))
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    if integral(values):  # the same draws and means, vectorised (agents/phases/resample.py)
+        means = sorted(resampled_means(values, resamples, seed).tolist())
+    else:
+        rng = random.Random(seed)
+        n = len(values)
+        means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
     return means[int(0.025 * resamples)], means[min(resamples - 1, int(0.975 * resamples))]
 
 
