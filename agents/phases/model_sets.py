@@ -21,7 +21,7 @@ from agents.plan import WorkItem
 from archive.section_state import RecordView
 from harness.model_ref import ModelRef
 
-_STATUSES = ("ok", "error", "skipped")
+_STATUS_INDEX = {"ok": 0, "error": 1, "skipped": 2}
 
 
 class ModelSetSection:
@@ -40,8 +40,8 @@ class ModelSetSection:
         counts = self.counts.get(record.model)
         if counts is None:
             counts = self.counts[record.model] = [0, 0, 0]
-        if record.status in _STATUSES:
-            counts[_STATUSES.index(record.status)] += 1
+        if (index := _STATUS_INDEX.get(record.status)) is not None:
+            counts[index] += 1
         self.adherence.add(record)
 
     def merge(self, other: ModelSetSection) -> None:

@@ -38,20 +38,20 @@ def integral(values: Sequence[float]) -> bool:
 def resampled_means(values: Sequence[float], resamples: int, seed: int) -> npt.NDArray[np.float64]:
     """The means of `resamples` resamples (with replacement) of `values`, in the order
     `random.Random(seed)` with `values[rng.randrange(n)]` draws them. Needs `integral(values)`."""
-    data = np.asarray(values, dtype=np.float64)
+    data = np.asarray(values, dtype=np.float64).astype(np.int32)  # whole numbers: gathers stay small
     n = len(data)
-    shift = 32 - n.bit_length()
+    shift = np.uint32(32 - n.bit_length())
     generator = _python_stream(seed)
-    sums = np.empty(resamples, dtype=np.float64)
-    pending = np.empty(0, dtype=np.int64)
+    sums = np.empty(resamples, dtype=np.int64)
+    pending = np.empty(0, dtype=np.uint32)
     done = 0
     while done < resamples:
-        words = generator.random_raw(_CHUNK) >> np.uint64(shift)
-        pending = np.concatenate([pending, words[words < n].astype(np.int64)])
+        words = generator.random_raw(_CHUNK).astype(np.uint32) >> shift
+        pending = np.concatenate([pending, words[words < n]])
         ready = min(len(pending) // n, resamples - done)
         if ready:
             drawn = pending[: ready * n].reshape(ready, n)
-            sums[done:done + ready] = data[drawn].sum(axis=1)
+            sums[done:done + ready] = data[drawn].sum(axis=1, dtype=np.int64)
             pending = pending[ready * n:]
             done += ready
-    return sums / n
+    return sums.astype(np.float64) / n

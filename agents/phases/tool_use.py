@@ -148,6 +148,7 @@ class ToolUseSection:
         self.phase = phase
         self.outcome: Outcomes = {}
         self.failures: dict[str, Counter[str]] = {}
+        self._cells: dict[tuple[str, str], dict[tuple[str, int], float]] = {}  # into `outcome`
         if data is not None:
             outcome, failures = msgspec.convert(
                 data, tuple[list[tuple[str, str, list[tuple[str, int, float]]]], dict[str, dict[str, int]]])
@@ -156,14 +157,20 @@ class ToolUseSection:
             self.failures = {model: Counter(counts) for model, counts in failures.items()}
 
     def add(self, r: RecordView) -> None:
-        if r.status != "ok" or "tool_passed" not in r.extra:
+        extra = r.extra
+        if r.status != "ok" or "tool_passed" not in extra:
             return
-        self.outcome.setdefault(r.model, {}).setdefault(r.variant, {})[(r.item_id, r.repeat)] = \
-            1.0 if r.extra["tool_passed"] is True else 0.0
-        failure = r.extra.get("tool_failure")
-        self.failures.setdefault(r.model, Counter())
+        model = r.model
+        cells = self._cells.get((model, r.variant))
+        if cells is None:  # the (model, variant) dict, found once (the aggregate adds millions)
+            cells = self._cells[(model, r.variant)] = self.outcome.setdefault(model, {}).setdefault(r.variant, {})
+        cells[(r.item_id, r.repeat)] = 1.0 if extra["tool_passed"] is True else 0.0
+        counts = self.failures.get(model)
+        if counts is None:
+            counts = self.failures[model] = Counter()
+        failure = extra.get("tool_failure")
         if isinstance(failure, str):
-            self.failures[r.model][failure] += 1
+            counts[failure] += 1
 
     def merge(self, other: ToolUseSection) -> None:
         for model, by_variant in other.outcome.items():
