@@ -43,11 +43,10 @@ from archive.lineage import (
 )
 from archive.lineage_fold import FileRead, LineageSummary, UnreadableRun, fold_lineage
 from archive.section_state import SectionFactory, SectionState
-from archive.stats import PhaseModelStats, StatsFold
+from archive.stats import PhaseModelStats, StatsFold, success_interval
 from archive.store import RunStore, atomic_write_bytes, atomic_write_text
 from archive.summary_md import DASH, fmt_rate, phase_parts
 from harness.errors import InputError
-from harness.intervals import wilson
 
 AGGREGATE_JSON = "aggregate.json"
 AGGREGATE_MD = "AGGREGATE_SUMMARY.md"
@@ -141,7 +140,7 @@ def _lineage_success(lineage: Lineage) -> str:
     judged = ok + sum(s.error for s in lineage.stats)
     if not judged:
         return DASH
-    interval = wilson(ok, judged)
+    interval = success_interval(ok, judged)
     return fmt_rate(ok / judged, interval.lo, interval.hi)
 
 

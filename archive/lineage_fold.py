@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 import numpy as np
+import xxhash
 
 from archive.fold_record import decode_fold_record, hash_file
 from archive.lineage import RunMeta
@@ -141,11 +143,9 @@ def _fold(root: str, members: list[RunMeta], sizes: Mapping[str, int], factories
     for meta in members:
         decoded = kept = 0
         size = sizes[meta.run_id]
-        if meta.run_id not in reads:
-            reads[meta.run_id] = FileRead(size=size, digest=hash_file(meta.results, size))
-        if size <= 0:
-            continue
-        with open(meta.results, "rb") as fh:
+        hasher = xxhash.xxh3_128() if meta.run_id not in reads else None
+        update = hasher.update if hasher is not None else _no_update
+        with open(meta.results, "rb") if size > 0 else nullcontext(iter(())) as fh:
             end = 0
             for line in fh:  # io's C line iterator: faster here than splitting read blocks
                 start = end
@@ -154,6 +154,7 @@ def _fold(root: str, members: list[RunMeta], sizes: Mapping[str, int], factories
                     if start >= size:
                         break
                     line = line[: size - start]
+                update(line)  # the content hash, from the same bytes (a second read cost 0.3 s per 1M records)
                 try:
                     r = decode(line)
                 except msgspec.DecodeError as exc:
@@ -176,10 +177,16 @@ def _fold(root: str, members: list[RunMeta], sizes: Mapping[str, int], factories
                     add = adders[r.phase] = _section_adder(r.phase, factories, sections)
                 if add is not None:
                     add(r)  # type: ignore[operator]
+        if hasher is not None:
+            reads[meta.run_id] = FileRead(size=size, digest=hasher.hexdigest())
         counts[meta.run_id], supplied[meta.run_id] = decoded, kept
     return LineageSummary(root=root, runs=[m.run_id for m in members], n_records=counts, supplied=supplied,
                           records=sum(supplied.values()), stats=stats, sections=sections,
                           missing_parent=missing_parent, rows=stats.rows())
+
+
+def _no_update(data: bytes) -> None:
+    """The hasher's stand-in on passes that do not hash."""
 
 
 def _section_adder(phase: str, factories: Mapping[str, SectionFactory],

@@ -42,7 +42,8 @@ class ModelSetSection:
             counts = self.counts[record.model] = [0, 0, 0]
         if (index := _STATUS_INDEX.get(record.status)) is not None:
             counts[index] += 1
-        self.adherence.add(record)
+        if record.status == "ok":  # adherence is over ok calls only
+            self.adherence.add(record)
 
     def merge(self, other: ModelSetSection) -> None:
         for model, theirs in other.counts.items():
