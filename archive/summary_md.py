@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from archive.latency import EXACT_LIMIT, SKETCH_NOTE
 from archive.stats import PhaseModelStats, error_totals, summarize
 from harness.records import CallRecord
 
@@ -119,5 +120,7 @@ def render_run_summary(manifest: Mapping[str, Any], records: Sequence[CallRecord
     ]
     if manifest.get("parent_run"):
         header.append(f"- parent run: {manifest['parent_run']}")
+    if len(records) > EXACT_LIMIT:  # some row may have more values than are kept exactly
+        header.append(f"- {SKETCH_NOTE}")
     body = phase_sections(records, sections) if records else ["No results recorded."]
     return "\n".join(header) + "\n\n" + "\n\n".join(body) + "\n"

@@ -6,7 +6,9 @@ import random
 
 import msgspec
 
+from archive.latency import EXACT_LIMIT, SKETCH_NOTE
 from archive.stats import StatsFold, summarize
+from archive.summary_md import render_run_summary
 from harness.records import CallRecord
 
 
@@ -51,3 +53,13 @@ def test_success_interval_is_wilson_and_never_zero_width() -> None:
     assert row.success_lo is not None and 0.1 < row.success_lo < 0.5  # 2 of 2 proves little
     (skipped,) = summarize([CallRecord(run_id="r", phase="p", item_id="i", model="m", status="skipped")])
     assert skipped.success_rate is None and skipped.success_lo is None
+
+
+def test_a_run_summary_states_the_sketch_only_when_it_may_apply() -> None:
+    def many(n: int) -> list[CallRecord]:
+        return [CallRecord(run_id="r", phase="p", item_id=f"i{i}", model="m", status="ok", ttft_ms=float(i % 997) + 1,
+                           e2e_ms=float(i % 1009) + 5) for i in range(n)]
+
+    assert SKETCH_NOTE not in render_run_summary({"run_id": "r"}, many(50))
+    big = render_run_summary({"run_id": "r"}, many(EXACT_LIMIT + 1))
+    assert SKETCH_NOTE in big and "| m | 16385 | 16385 |" in big
