@@ -98,22 +98,22 @@ class _Merged:
 def _lineage(root: str, members: list[RunMeta], parents: Mapping[str, str | None], cache: AggregateCache,
              factories: Mapping[str, SectionFactory], merged: _Merged) -> LineageSummary:
     """The lineage's summary, from the cache when its files are unchanged, else folded."""
-    stats = {m.run_id: cache.stat(m) for m in members}
+    files = {m.run_id: cache.stat(m) for m in members}  # (size, mtime_ns)
     digests: dict[str, tuple[int, str]] = {}
     summary = None
-    known = {m.run_id: cache.known(m, *stats[m.run_id]) for m in members}
+    known = {m.run_id: cache.known(m, *files[m.run_id]) for m in members}
     if all(known.values()) or cache.has(root):  # else nothing to compare with: fold at once
         for meta in members:
-            size, mtime_ns = stats[meta.run_id]
+            size, mtime_ns = files[meta.run_id]
             entry = known[meta.run_id]
             digests[meta.run_id] = (size, entry.digest if entry is not None else hash_file(meta.results, size))
         summary = cache.load(root, cache.key(members, digests))
     if summary is None:
-        sizes = {run_id: size for run_id, (size, _) in stats.items()}
+        sizes = {run_id: size for run_id, (size, _) in files.items()}
         try:
             summary, reads = fold_lineage(root, members, sizes, factories, missing_parent(root, parents))
         except UnreadableRun as bad:
-            size, mtime_ns = stats[bad.run_id]
+            size, mtime_ns = files[bad.run_id]
             meta = next(m for m in members if m.run_id == bad.run_id)
             digest = digests[bad.run_id][1] if bad.run_id in digests else hash_file(meta.results, size)
             cache.remember(meta, FileRead(size, digest), mtime_ns, unreadable=bad.reason)
@@ -123,7 +123,7 @@ def _lineage(root: str, members: list[RunMeta], parents: Mapping[str, str | None
         cache.save(summary, cache.key(members, digests))
     for meta in members:
         size, digest = digests[meta.run_id]
-        cache.remember(meta, FileRead(size, digest), stats[meta.run_id][1])
+        cache.remember(meta, FileRead(size, digest), files[meta.run_id][1])
     return summary
 
 
