@@ -278,7 +278,7 @@ def report_size(root: Path, size: int, runs: int, seed: list[CallRecord], manife
     def row(what: str, m: Measured, ratio: bool = True) -> None:
         wall, cpu, _ = m.work
         versus = f"{wall / decode.work[0]:5.2f}x, {cpu / decode.work[1]:5.2f}x" if ratio else ""
-        print(f"{size:>9} {runs:>5}  {what:<34} {m.cells():<62} {versus}", flush=True)
+        print(f"{size:>9} {runs:>5}  {what:<34} {m.cells():<62} {versus}".rstrip(), flush=True)
 
     row("msgspec decode pass", decode, ratio=False)
     row("aggregate, cold (no cache)", cold)
