@@ -13,7 +13,8 @@ The contract every phase's state keeps:
 - `merge(other)`: fold in another state of the same phase *as if its records had been added
   after this state's records*. Whatever rendering depends on order (last value wins for a
   key, insertion order) must follow that rule, so folding records in two halves and merging
-  renders exactly what folding them all renders.
+  renders what folding them all renders (tests/section_checks.py checks it per phase; only
+  float sums may differ in their last bit, which rendered digits do not show).
 - `render()`: the markdown section, or None to keep just the stats table; it never mutates.
 - `to_builtins()`: msgspec-encodable builtins (dict with str or int keys, list, str, int,
   float, bool, None, bytes); the phase restores it with `section_state(data)`.
