@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agents.phases.base import Phase, PlanContext
-from agents.phases.plots import Series, line_panels
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import LoadedSuite, SuiteItem
 from archive.section_state import RecordView, SectionState
@@ -281,6 +280,8 @@ class LongContextPhase(Phase):
 
     def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:
         grouped = self._grouped(records)
+        from agents.phases.plots import Series, line_panels  # matplotlib: ~28 MB, only where plots are drawn
+
         ttft_series: list[Series] = []
         e2e_series: list[Series] = []
         all_lengths: set[int] = set()

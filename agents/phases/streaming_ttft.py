@@ -29,7 +29,6 @@ import msgspec
 
 from agents.phases.base import PlanContext
 from agents.phases.baseline import BaselinePhase
-from agents.phases.plots import box_strip
 from agents.plan import WorkItem
 from archive.latency import Latencies
 from archive.mergeable import Comoments, merge_keyed
@@ -214,6 +213,8 @@ class StreamingTTFTPhase(BaselinePhase):
         groups = [(m, v) for m, v in groups if v]
         if not groups:
             return []
+        from agents.phases.plots import box_strip  # matplotlib: ~28 MB, only where plots are drawn
+
         box_strip(run_dir / PLOT_NAME, groups, ylabel="time to first token (ms)",
                   title="TTFT distribution per model (streamed, ok calls)")
         return [PLOT_NAME]
