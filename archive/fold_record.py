@@ -30,8 +30,11 @@ class FoldRecord(msgspec.Struct, kw_only=True, gc=False):
     ttft_ms: float | None = None
     e2e_ms: float | None = None
     itl_p50_ms: float | None = None
+    first_token_ms: float | None = None
+    reasoning_ms: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    reasoning_tokens: int | None = None
     cost_usd: float | None = None
     extra: dict[str, object] = msgspec.field(default_factory=dict)
 

@@ -27,22 +27,12 @@ import xxhash
 
 from archive.fold_record import decode_fold_record, hash_file
 from archive.lineage import RunMeta
+from archive.results_log import KeyFields
 from archive.section_state import RecordView, SectionFactory, SectionState
 from archive.stats import PhaseModelStats, StatsFold
 from harness.errors import InputError
 
-
-class RecordKeyFields(msgspec.Struct, gc=False):
-    """Just a record's key, for the passes that only compare keys."""
-
-    phase: str
-    item_id: str
-    model: str
-    variant: str = ""
-    repeat: int = 0
-
-
-_decode_key = msgspec.json.Decoder(RecordKeyFields).decode
+_decode_key = msgspec.json.Decoder(KeyFields).decode  # just the key, for the passes that compare keys
 
 
 class UnreadableRun(Exception):
@@ -228,7 +218,7 @@ def _keys(meta: RunMeta, size: int) -> Iterator[tuple[str, str, str, str, int] |
             if not line.endswith(b"\n"):
                 return
             raise _bad(meta, line_number(meta.results, start), exc) from None
-        yield (k.phase, k.item_id, k.model, k.variant, k.repeat)
+        yield k.key
 
 
 def _key_pass(members: list[RunMeta], sizes: Mapping[str, int], reads: dict[str, FileRead],

@@ -45,8 +45,13 @@ class PhaseModelStats(msgspec.Struct, kw_only=True):
     ttft_p95_ms: float | None = None
     e2e_p50_ms: float | None = None
     e2e_p95_ms: float | None = None
+    # reasoning models: the first token of any kind (TTFT is the first answer token), the
+    # reasoning's duration in the stream, and the reasoning tokens billed
+    first_token_p50_ms: float | None = None
+    reasoning_p50_ms: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = None
     errors: dict[str, int] = msgspec.field(default_factory=dict)
 
@@ -59,15 +64,17 @@ class PhaseModelStats(msgspec.Struct, kw_only=True):
 class _Group:
     """One (phase, model, variant) being folded."""
 
-    __slots__ = ("calls", "cost", "costed", "e2e", "error", "errors", "input_tokens", "ok", "output_tokens",
-                 "skipped", "ttft")
+    __slots__ = ("calls", "cost", "costed", "e2e", "error", "errors", "first_token", "input_tokens", "ok",
+                 "output_tokens", "reasoning", "reasoning_tokens", "skipped", "ttft")
 
     def __init__(self) -> None:
         self.calls = self.ok = self.error = self.skipped = 0
-        self.input_tokens = self.output_tokens = self.costed = 0
+        self.input_tokens = self.output_tokens = self.reasoning_tokens = self.costed = 0
         self.cost = 0.0
         self.ttft = Latencies()
         self.e2e = Latencies()
+        self.first_token = Latencies()
+        self.reasoning = Latencies()
         self.errors: dict[str, int] = {}
 
     def merge(self, other: _Group) -> None:
@@ -77,10 +84,13 @@ class _Group:
         self.skipped += other.skipped
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
+        self.reasoning_tokens += other.reasoning_tokens
         self.cost += other.cost
         self.costed += other.costed
         self.ttft.merge(other.ttft)
         self.e2e.merge(other.e2e)
+        self.first_token.merge(other.first_token)
+        self.reasoning.merge(other.reasoning)
         for cls, n in other.errors.items():
             self.errors[cls] = self.errors.get(cls, 0) + n
 
@@ -94,20 +104,26 @@ class _Group:
             skipped=self.skipped, success_rate=self.ok / judged if judged else None,
             success_lo=interval.lo if interval else None, success_hi=interval.hi if interval else None,
             ttft_p50_ms=ttft_p50, ttft_p95_ms=ttft_p95, e2e_p50_ms=e2e_p50, e2e_p95_ms=e2e_p95,
-            input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+            first_token_p50_ms=self.first_token.percentile(50), reasoning_p50_ms=self.reasoning.percentile(50),
+            input_tokens=self.input_tokens, output_tokens=self.output_tokens, reasoning_tokens=self.reasoning_tokens,
             cost_usd=self.cost if self.costed else None, errors=dict(sorted(self.errors.items())))
 
     def to_builtins(self) -> _GroupData:
         return _GroupData(self.calls, self.ok, self.error, self.skipped, self.input_tokens, self.output_tokens,
-                          self.cost, self.costed, self.ttft.to_builtins(), self.e2e.to_builtins(), self.errors)
+                          self.reasoning_tokens, self.cost, self.costed, self.ttft.to_builtins(),
+                          self.e2e.to_builtins(), self.first_token.to_builtins(), self.reasoning.to_builtins(),
+                          self.errors)
 
     @classmethod
     def from_data(cls, data: _GroupData) -> _Group:
         group = cls()
         group.calls, group.ok, group.error, group.skipped = data.calls, data.ok, data.error, data.skipped
         group.input_tokens, group.output_tokens = data.input_tokens, data.output_tokens
+        group.reasoning_tokens = data.reasoning_tokens
         group.cost, group.costed, group.errors = data.cost, data.costed, data.errors
         group.ttft, group.e2e = Latencies.from_builtins(data.ttft), Latencies.from_builtins(data.e2e)
+        group.first_token = Latencies.from_builtins(data.first_token)
+        group.reasoning = Latencies.from_builtins(data.reasoning)
         return group
 
 
@@ -120,10 +136,13 @@ class _GroupData(msgspec.Struct, array_like=True):
     skipped: int
     input_tokens: int
     output_tokens: int
+    reasoning_tokens: int
     cost: float
     costed: int
     ttft: dict[str, bytes]
     e2e: dict[str, bytes]
+    first_token: dict[str, bytes]
+    reasoning: dict[str, bytes]
     errors: dict[str, int]
 
 
@@ -148,6 +167,10 @@ class StatsFold:
                 group.ttft.add(ttft)
             if (e2e := record.e2e_ms) is not None:
                 group.e2e.add(e2e)
+            if (first := record.first_token_ms) is not None:
+                group.first_token.add(first)
+            if (reasoning := record.reasoning_ms) is not None:
+                group.reasoning.add(reasoning)
         elif status == "error":
             group.error += 1
             cls = record.error_class or "unknown"
@@ -158,6 +181,8 @@ class StatsFold:
             group.input_tokens += tokens
         if tokens := record.output_tokens:
             group.output_tokens += tokens
+        if tokens := record.reasoning_tokens:
+            group.reasoning_tokens += tokens
         if (cost := record.cost_usd) is not None:
             group.cost += cost
             group.costed += 1

@@ -31,7 +31,7 @@ DEFAULT_RUNS_DIR = Path("runs")
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="archive root")]
 
 
-def phase_options(**given: str | bool | None) -> dict[str, object]:
+def phase_options(**given: str | bool | float | None) -> dict[str, object]:
     """CLI phase flags as `RunSpec.options` (the phases validate them and name the flag)."""
     return {key: value for key, value in given.items() if value is not None}
 
@@ -69,6 +69,17 @@ def run_command(
         help="calibration: a tasks YAML instead of suites/calibration.yaml")] = None,
     calibrate: Annotated[bool, typer.Option(
         "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
+    rate: Annotated[float | None, typer.Option(
+        help="open loop: offer this many calls per second per phase (default: closed loop at --concurrency)")
+    ] = None,
+    arrivals: Annotated[str | None, typer.Option(help="open loop: constant or poisson (default constant)")] = None,
+    seed: Annotated[int | None, typer.Option(help="open loop: seed of the Poisson arrivals")] = None,
+    rate_sweep: Annotated[str | None, typer.Option(
+        help="open-loop sweep: auto (1, 2, 4 ... 1024/s) or rates like 1,2,4,8; stops where the endpoint saturates")
+    ] = None,
+    sweep_seconds: Annotated[float, typer.Option(help="rate sweep: seconds of calls offered per step")] = 10.0,
+    allow_changed_inputs: Annotated[bool, typer.Option(
+        "--allow-changed-inputs", help="--resume even if the suite or config changed since the run started")] = False,
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
     if address is None:
@@ -76,7 +87,7 @@ def run_command(
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     from agents.run_setup import RunSpec
     from cluster.driver import run
-    from cluster.report import print_run_result
+    from cluster.report import exit_unless_completed, print_run_result
 
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
@@ -90,9 +101,25 @@ def run_command(
                                          tool_mode=tool_mode, variants=variants, calibrate=calibrate,
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())
-                                         if calibration_tasks else None))
-    result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv)
+                                         if calibration_tasks else None,
+                                         rate=rate, arrivals=arrivals, seed=seed))
+    if rate_sweep is not None:
+        from agents.rate_sweep import render_sweep
+        from cluster.rate_sweep import parse_rates, run_rate_sweep
+
+        if rate is not None or resume or run_id:
+            raise InputError("--rate-sweep", "cannot be combined with --rate, --resume or --run-id")
+        steps = run_rate_sweep(spec, parse_rates(rate_sweep), seconds=sweep_seconds, runs_dir=runs_dir,
+                               address=address, argv=sys.argv)
+        out.print(render_sweep([step for _, step in steps]), highlight=False)
+        for result, _ in steps:
+            out.print(f"archive: {result.run_dir}")
+        exit_unless_completed(steps[-1][0])
+        return
+    result = run(spec, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address, argv=sys.argv,
+                 allow_changed_inputs=allow_changed_inputs)
     print_run_result(out, result)
+    exit_unless_completed(result)
 
 
 @app.command("retry")
@@ -100,7 +127,12 @@ def run_command(
 def retry_command(
     run_id: Annotated[str, typer.Argument(help="the run whose failures to redo")],
     models: Annotated[list[str] | None, typer.Option("--models", help="only these models")] = None,
-    errors_only: Annotated[bool, typer.Option("--errors-only", help="redo errors, not skipped keys")] = False,
+    errors_only: Annotated[bool, typer.Option(
+        "--errors-only", help="redo errors only (the default; kept for scripts that pass it)")] = True,
+    include_skipped: Annotated[bool, typer.Option(
+        "--include-skipped", help="also redo keys skipped for want of access (a key has been set since)")] = False,
+    allow_changed_inputs: Annotated[bool, typer.Option(
+        "--allow-changed-inputs", help="retry even if the suite or config changed since the parent ran")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     address: Annotated[str | None, typer.Option(help="Ray address to join (default: local Ray)")] = None,
 ) -> None:
@@ -112,10 +144,10 @@ def retry_command(
     from archive.run_id import validate_run_id
     from archive.store import RunStore
     from cluster.driver import run
-    from cluster.report import print_run_result
+    from cluster.report import exit_unless_completed, print_run_result
 
     parent = RunStore(runs_dir).find(validate_run_id(run_id, "RUN_ID"), "RUN_ID")
-    keys = failed_keys(parent.load_records(), errors_only=errors_only, models=models or [])
+    keys = failed_keys(parent.load_records(), include_skipped=include_skipped, models=models or [])
     if not keys:
         out.print(f"nothing to retry: run {parent.run_id} has no failed keys" +
                   (" for those models" if models else ""))
@@ -123,8 +155,10 @@ def retry_command(
     spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
     spec.only_keys = keys
     out.print(f"retrying {len(keys)} keys of {parent.run_id}")
-    result = run(spec, runs_dir=runs_dir, address=address, parent_run=parent.run_id, argv=sys.argv)
+    result = run(spec, runs_dir=runs_dir, address=address, parent_run=parent.run_id, argv=sys.argv,
+                 allow_changed_inputs=allow_changed_inputs)
     print_run_result(out, result)
+    exit_unless_completed(result)
 
 
 @app.command("aggregate")

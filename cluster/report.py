@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
@@ -15,6 +16,7 @@ from archive.browse import list_runs_table, show_run
 from archive.stats import PhaseModelStats
 from archive.store import RunDir
 from archive.summary_md import fmt_cost, fmt_ms, fmt_pct
+from cluster.cli_common import err
 
 if TYPE_CHECKING:
     from cluster.driver import RunResult
@@ -41,6 +43,16 @@ def print_phase_sections(console: Console, run_dir: Path, run_id: str) -> None:
         section = make_phase(phase_name).summary_section([r for r in records if r.phase == phase_name])
         if section:
             console.print(Markdown(f"### {phase_name}\n\n{section}"))
+
+
+def exit_unless_completed(result: RunResult) -> None:
+    """A run that lost data, failed to write or was interrupted never exits 0: one line
+    names why and how to resume."""
+    if result.status == "completed":
+        return
+    err.print(f"[bold red]{result.status}:[/] {escape(result.failure or 'the run did not complete')}; "
+              f"resume with `fleetbench run --resume {result.run_id}`", highlight=False, soft_wrap=True)
+    raise typer.Exit(130 if result.failure == "interrupted by the user" else 1)
 
 
 def print_run_result(console: Console, result: RunResult) -> None:

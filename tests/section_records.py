@@ -83,5 +83,8 @@ def records_for(phase: str, n: int = 160, seed: int = 11, run_id: str = "r") -> 
         out.append(CallRecord(
             run_id=run_id, phase=phase, model=rng.choice(["sim/a", "sim/b", "local/c"]), status=status,  # type: ignore[arg-type]
             ttft_ms=ttft if ok and rng.random() < 0.9 else None, e2e_ms=ttft + rng.uniform(10, 3000) if ok else None,
+            first_token_ms=ttft * rng.uniform(0.2, 1) if ok and rng.random() < 0.5 else None,
+            reasoning_ms=rng.uniform(5, 400) if ok and rng.random() < 0.3 else None,
+            reasoning_tokens=rng.choice([None, 0, 64]),
             **{**fields, "extra": fields["extra"] if ok else {}, "error_class": None if ok else fields["error_class"]}))
     return out

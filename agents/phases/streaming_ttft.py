@@ -78,18 +78,20 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 class _ModelTimes:
     """One model's streamed calls: counts, the ok calls' times and the TTFT/E2E pairs."""
 
-    __slots__ = ("calls", "e2e", "itl", "ok", "pairs", "tpot", "ttft")
+    __slots__ = ("calls", "e2e", "first_token", "itl", "ok", "pairs", "reasoning", "tpot", "ttft")
 
     def __init__(self) -> None:
         self.calls = self.ok = 0
         self.ttft, self.e2e, self.itl, self.tpot = Latencies(), Latencies(), Latencies(), Latencies()
+        self.first_token, self.reasoning = Latencies(), Latencies()
         self.pairs = Comoments()
 
     def merge(self, other: _ModelTimes) -> None:
         self.calls += other.calls
         self.ok += other.ok
         for mine, theirs in ((self.ttft, other.ttft), (self.e2e, other.e2e), (self.itl, other.itl),
-                             (self.tpot, other.tpot)):
+                             (self.tpot, other.tpot), (self.first_token, other.first_token),
+                             (self.reasoning, other.reasoning)):
             mine.merge(theirs)
         self.pairs.merge(other.pairs)
 
@@ -104,6 +106,8 @@ class _ModelTimesData(msgspec.Struct, array_like=True):
     e2e: dict[str, bytes]
     itl: dict[str, bytes]
     tpot: dict[str, bytes]
+    first_token: dict[str, bytes]
+    reasoning: dict[str, bytes]
     pairs: list[float]
 
 
@@ -117,6 +121,7 @@ class StreamingSection:
             m.calls, m.ok, m.pairs = d.calls, d.ok, Comoments.from_builtins(d.pairs)
             m.ttft, m.e2e = Latencies.from_builtins(d.ttft), Latencies.from_builtins(d.e2e)
             m.itl, m.tpot = Latencies.from_builtins(d.itl), Latencies.from_builtins(d.tpot)
+            m.first_token, m.reasoning = Latencies.from_builtins(d.first_token), Latencies.from_builtins(d.reasoning)
 
     def add(self, record: RecordView) -> None:
         m = self.models.get(record.model)
@@ -133,6 +138,10 @@ class StreamingSection:
             m.e2e.add(e2e)
             if ttft is not None:
                 m.pairs.add(ttft, e2e)
+        if record.first_token_ms is not None:
+            m.first_token.add(record.first_token_ms)
+        if record.reasoning_ms is not None:
+            m.reasoning.add(record.reasoning_ms)
         if record.itl_p50_ms is not None:
             m.itl.add(record.itl_p50_ms)
         if (tpot := tpot_ms(record)) is not None:
@@ -142,13 +151,15 @@ class StreamingSection:
         merge_keyed(self.models, other.models, _ModelTimes)
 
     def model_rows(self) -> dict[str, dict[str, object]]:
-        """Per model (sorted): calls, ok, TTFT p50/p95, ITL p50, TPOT p50, E2E p50, pairs, r, labels."""
+        """Per model (sorted): calls, ok, TTFT p50/p95, first-token and reasoning p50, ITL p50,
+        TPOT p50, E2E p50, pairs, r, labels."""
         out: dict[str, dict[str, object]] = {}
         for model, m in sorted(self.models.items()):
             ttft_p50, ttft_p95 = m.ttft.percentiles(50, 95)
             e2e_p50, tpot_p50 = m.e2e.percentile(50), m.tpot.percentile(50)
             out[model] = {
                 "calls": m.calls, "ok": m.ok, "ttft_p50": ttft_p50, "ttft_p95": ttft_p95,
+                "first_token_p50": m.first_token.percentile(50), "reasoning_p50": m.reasoning.percentile(50),
                 "itl_p50": m.itl.percentile(50), "tpot_p50": tpot_p50, "e2e_p50": e2e_p50, "pairs": m.pairs.n,
                 "r": m.pairs.r, "labels": labels(ttft_p50, e2e_p50, tpot_p50),
             }
@@ -158,18 +169,21 @@ class StreamingSection:
         stats = self.model_rows()
         if not stats:
             return None
-        lines = [("| model | calls | ok | TTFT p50 | TTFT p95 | ITL p50 | TPOT p50 | E2E p50 | TTFT~E2E (n, r) "
-                 "| label |"),
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines = [("| model | calls | ok | TTFT p50 | TTFT p95 | first token p50 | reasoning p50 | ITL p50 "
+                  "| TPOT p50 | E2E p50 | TTFT~E2E (n, r) | label |"),
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for model, s in stats.items():
             r = s["r"]
             corr = f"({s['pairs']}, {r:.2f})" if isinstance(r, float) else f"({s['pairs']}, n/a)"
             lines.append(
                 f"| {model} | {s['calls']} | {s['ok']} | {_fmt(_num(s['ttft_p50']))} "
-                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['tpot_p50']))} "
+                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['first_token_p50']))} "
+                f"| {_fmt(_num(s['reasoning_p50']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['tpot_p50']))} "
                 f"| {_fmt(_num(s['e2e_p50']))} "
                 f"| {corr} | {', '.join(_strs(s['labels']))} |")
-        lines += ["", (f"Times in ms over ok calls; ITL p50 is the median of per-call median inter-token "
+        lines += ["", (f"Times in ms over ok calls; TTFT is the first answer token, \"first token\" the first of "
+                      f"any kind (a reasoning model's reasoning included: equal to TTFT when none is streamed), "
+                      f"\"reasoning\" how long the stream showed it reasoning; ITL p50 is the median of per-call median inter-token "
                       f"gaps (far below TPOT: the stream arrives in bursts); TPOT is a call's (E2E - TTFT) / "
                       f"(output tokens - 1). Labels: \"slow to start\" if TTFT p50 > {START_SHARE:g} x E2E "
                       f"p50 (most of the wait is before the first token); \"slow throughout\" if TPOT p50 > "
@@ -179,7 +193,8 @@ class StreamingSection:
     def to_builtins(self) -> object:
         return msgspec.to_builtins(
             [_ModelTimesData(model, m.calls, m.ok, m.ttft.to_builtins(), m.e2e.to_builtins(), m.itl.to_builtins(),
-                             m.tpot.to_builtins(), m.pairs.to_builtins()) for model, m in self.models.items()],
+                             m.tpot.to_builtins(), m.first_token.to_builtins(), m.reasoning.to_builtins(),
+                             m.pairs.to_builtins()) for model, m in self.models.items()],
             builtin_types=(bytes,))
 
 
