@@ -19,8 +19,8 @@ import aiohttp
 import openai
 
 from harness.errors import ProviderCallError
-from harness.seam import ProviderResponse
 from harness.retry_after import remaining_share
+from harness.seam import ProviderResponse
 from harness.timing import CallClock
 
 AttemptFn = Callable[[dict[str, str | None]], Awaitable[ProviderResponse]]
