@@ -100,6 +100,12 @@ def lineage_groups(runs: Sequence[RunMeta]) -> dict[str, list[RunMeta]]:
     return {root: sorted(groups[root], key=lambda r: (r.created_at, r.run_id)) for root in sorted(groups)}
 
 
+def winner_rank(status: str) -> int:
+    """Within a lineage the latest record of a key wins, but a `skipped` record (a retry run
+    that had no access) never hides an earlier call's result: a call beats a skip."""
+    return 0 if status == "skipped" else 1
+
+
 def build_lineages(entries: list[RunEntry]) -> tuple[list[Lineage], list[CallRecord]]:
     """Lineages with their winning records, from records in memory; returns (lineages, all
     winning records). Sets each entry's `lineage`."""
@@ -115,7 +121,9 @@ def build_lineages(entries: list[RunEntry]) -> tuple[list[Lineage], list[CallRec
         winners: dict[RecordKey, tuple[str, CallRecord]] = {}
         for entry in members:
             for record in entry.records:
-                winners[record.key] = (entry.run_id, record)
+                held = winners.get(record.key)
+                if held is None or winner_rank(record.status) >= winner_rank(held[1].status):
+                    winners[record.key] = (entry.run_id, record)
         supplied = {e.run_id: 0 for e in members}
         for run_id, _ in winners.values():
             supplied[run_id] += 1

@@ -26,7 +26,7 @@ import numpy as np
 import xxhash
 
 from archive.fold_record import decode_fold_record, hash_file
-from archive.lineage import RunMeta
+from archive.lineage import RunMeta, winner_rank
 from archive.results_log import KeyFields
 from archive.section_state import RecordView, SectionFactory, SectionState
 from archive.stats import PhaseModelStats, StatsFold
@@ -206,8 +206,8 @@ def _repeated_positions(hashes: array[int]) -> set[int]:
     return set(order[repeated].tolist())
 
 
-def _keys(meta: RunMeta, size: int) -> Iterator[tuple[str, str, str, str, int] | None]:
-    """Each line's record key (None for a blank line), with the fold's torn-tail rule."""
+def _keys(meta: RunMeta, size: int) -> Iterator[tuple[tuple[str, str, str, str, int], str] | None]:
+    """Each line's record key and status (None for a blank line), with the fold's torn-tail rule."""
     for start, line in _lines(meta, size):
         try:
             k = _decode_key(line)
@@ -218,7 +218,7 @@ def _keys(meta: RunMeta, size: int) -> Iterator[tuple[str, str, str, str, int] |
             if not line.endswith(b"\n"):
                 return
             raise _bad(meta, line_number(meta.results, start), exc) from None
-        yield k.key
+        yield k.key, k.status
 
 
 def _key_pass(members: list[RunMeta], sizes: Mapping[str, int], reads: dict[str, FileRead],
@@ -226,20 +226,24 @@ def _key_pass(members: list[RunMeta], sizes: Mapping[str, int], reads: dict[str,
     for meta in members:
         size = sizes[meta.run_id]
         reads[meta.run_id] = FileRead(size=size, digest=hash_file(meta.results, size))
-        hashes.extend(hash(key) for key in _keys(meta, size) if key is not None)
+        hashes.extend(hash(entry[0]) for entry in _keys(meta, size) if entry is not None)
 
 
 def _losers(members: list[RunMeta], sizes: Mapping[str, int], hashes: array[int]) -> set[int]:
-    """Positions (lineage order) of records whose exact key recurs later: all but the last
-    record of each key. Only the keys whose hash repeats are kept while comparing."""
+    """Positions (lineage order) of records that lose to another of the same exact key:
+    the latest record wins, except that a `skipped` one never hides an earlier call's
+    result (see `winner_rank`). Only the keys whose hash repeats are kept while comparing."""
     suspects = _repeated_positions(hashes)
-    last: dict[Key, int] = {}
+    best: dict[Key, tuple[int, int]] = {}
     position = 0
     for meta in members:
-        for key in _keys(meta, sizes[meta.run_id]):
-            if key is None:
+        for entry in _keys(meta, sizes[meta.run_id]):
+            if entry is None:
                 continue
             if position in suspects:
-                last[key] = position
+                key, status = entry
+                rank = (winner_rank(status), position)
+                if key not in best or rank >= best[key]:
+                    best[key] = rank
             position += 1
-    return suspects - set(last.values())
+    return suspects - {position for _, position in best.values()}
