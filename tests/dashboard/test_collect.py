@@ -48,9 +48,9 @@ def test_history_lists_each_run_with_its_own_records(runs: Path) -> None:
     run_a, run_c, run_b = history.runs
     assert run_c.parent_run == RUN_A and run_c.lineage == RUN_A
     assert (run_c.records, run_c.success_rate) == (1, 1.0)
-    # run A's alpha: baseline 6x100 + 2x50 + its two errors (i8, i9) as 0, long-context 100, 100, 0,
-    # tool 100, 0, 100, 100, streaming 4x100
-    assert run_a.mean_score[ALPHA] == pytest.approx(1600 / 21)
+    # run A's alpha: baseline 6x100 + 2x50 (its two errors, i8 and i9, are no answers), long-context
+    # 100, 100, 0, tool 100, 0, 100, 100, streaming 4x100
+    assert run_a.mean_score[ALPHA] == pytest.approx(1600 / 19)
     assert run_b.mean_score == {ALPHA: 100.0, BETA: 50.0}
     assert [p.date for p in history.dates] == ["2026-01-10", "2026-01-11"]
     assert history.dates[1].runs == 2 and history.dates[1].success_rate == 1.0
@@ -151,16 +151,16 @@ def test_missing_runs_dir_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_mean_score_is_the_rankings_rule() -> None:
-    """The dashboard's score is calibration's: rubric over adherence, errors 0 where a phase
-    scores answers, failed latency-only phases left out, a manual score first."""
+    """The dashboard's score is calibration's: rubric over adherence, ok answers only (a failed
+    call is no answer), a manual score first."""
     records = [rec("r", "baseline", "i1", ALPHA, adherence=0.25),
                rec("r", "baseline", "i2", ALPHA, adherence=1.0, rubric={"total": 70.0}),
                rec("r", "baseline", "i3", ALPHA, status="error"),
                rec("r", "streaming-ttft", "i4", BETA, status="error"),
                rec("r", "tool-use", "i5", BETA, tool_passed=True)]
-    assert mean_scores(records, {}) == {ALPHA: pytest.approx((25 + 70 + 0) / 3), BETA: 100.0}
+    assert mean_scores(records, {}) == {ALPHA: pytest.approx((25 + 70) / 2), BETA: 100.0}
     manual = {"r": {records[0].key: 90.0}}
-    assert mean_scores(records, manual)[ALPHA] == pytest.approx((90 + 70 + 0) / 3)
+    assert mean_scores(records, manual)[ALPHA] == pytest.approx((90 + 70) / 2)
 
 
 def test_manual_scores_reach_the_history(runs: Path) -> None:

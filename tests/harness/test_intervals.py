@@ -14,9 +14,13 @@ from harness.intervals import (
     bounded_mean,
     cluster_means,
     detectable_difference,
+    detectable_net_wins,
+    effective_n,
     mean_limits,
+    net_wins,
     paired_difference,
     stratified_mean,
+    stratified_net_wins,
     stratified_paired_difference,
     wilson,
 )
@@ -113,6 +117,30 @@ def test_repeats_clustered_into_item_means_leave_the_interval_as_it_was() -> Non
     assert bounded_mean(list(cluster_means(five).values())) == bounded_mean([1.0, 0.0, 1.0])
     assert bounded_mean([v for _, v in five]).hi - bounded_mean([v for _, v in five]).lo < \
         bounded_mean([1.0, 0.0, 1.0]).hi - bounded_mean([1.0, 0.0, 1.0]).lo  # what pooling repeats would claim
+
+
+def test_net_wins_count_items_won_and_lost_not_margins() -> None:
+    """Six items each won by 50 points: a consistent lead the mean difference cannot prove
+    (an unseen item lost by the whole range is still possible) and the sign comparison can,
+    as the exact sign test does (p = 2 / 2^6 = 0.031)."""
+    six = [(50.0, 0.0)] * 6
+    assert not paired_difference([(x / 100, y / 100) for x, y in six]).excludes(0.0)
+    assert net_wins(six).excludes(0.0) and net_wins(six).point == 1.0
+    assert not net_wins(six[:5]).excludes(0.0)  # 2 / 2^5 = 0.0625: not at five
+    mixed = net_wins([(1.0, 0.0)] * 4 + [(0.0, 1.0)] * 2 + [(0.5, 0.5)] * 4)
+    assert mixed.point == pytest.approx(0.2) and mixed.n == 10 and not mixed.excludes(0.0)
+    strata = stratified_net_wins([[(1.0, 0.0)]] * 8)
+    assert strata.excludes(0.0) and strata == net_wins([(1.0, 0.0)] * 8)  # equal strata: as pooled
+
+
+def test_detectable_net_wins_by_exact_power() -> None:
+    assert detectable_net_wins(5) is None  # five won items of five do not reach 95 %
+    six = detectable_net_wins(6)
+    assert six is not None and ((1 + six) / 2) ** 6 >= 0.8 > ((1 + six - 0.01) / 2) ** 6
+    thirty, fifty = detectable_net_wins(30), detectable_net_wins(50)
+    assert thirty is not None and fifty is not None and fifty < thirty < six
+    assert effective_n([4, 4]) == 8.0 and effective_n([1, 1, 1, 20]) == pytest.approx(16 / 3.05)
+    assert effective_n([]) == 0.0 and detectable_net_wins(0) is None
 
 
 def test_detectable_difference_follows_the_interval() -> None:
@@ -215,18 +243,43 @@ def test_coverage_of_paired_differences(n: int) -> None:
     assert min(low.values()) >= FLOOR, low
 
 
+STRATA = {"3 equal": (1, 1, 1), "10 equal": (1,) * 10, "unequal 1:2.5:5": (2, 5, 10),
+          "three singletons and a big one": (1, 1, 1, 20)}
+
+
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("strata", [3, 10])
-def test_coverage_of_equal_weight_means_over_strata(n: int, strata: int) -> None:
-    rng = np.random.default_rng(100 * strata + n)
-    layouts = {"all 0.5": [0.5] * strata, "all 0.1": [0.1] * strata, "all 0.95": [0.95] * strata,
-               "spread": list(np.linspace(0.05, 0.95, strata))}
+@pytest.mark.parametrize("layout", sorted(STRATA))
+def test_coverage_of_equal_weight_means_over_strata(n: int, layout: str) -> None:
+    """Strata sizes are the layout times n/2 (at least 1): small and unequal categories."""
+    sizes = [max(1, round(k * n / 2)) for k in STRATA[layout]]
+    rng = np.random.default_rng(sum(sizes) * 31 + n)
     low = {}
-    for name, ps in layouts.items():
-        samples = [(rng.random((TRIALS, n)) < p).astype(float) for p in ps]
-        sums = np.stack([s.sum(axis=1) for s in samples], axis=1)
-        counts = np.full(sums.shape, float(n))
+    for name, ps in {"all 0.5": [0.5] * len(sizes), "all 0.1": [0.1] * len(sizes), "all 0.9": [0.9] * len(sizes),
+                     "spread": list(np.linspace(0.05, 0.95, len(sizes)))}.items():
+        samples = [(rng.random((TRIALS, size)) < p).astype(float) for p, size in zip(ps, sizes, strict=True)]
+        sums = np.stack([x.sum(axis=1) for x in samples], axis=1)
+        counts = np.tile(np.array(sizes, dtype=float), (TRIALS, 1))
         low[name] = _coverage(mean_limits(sums, sums, counts), float(np.mean(ps)))  # 0/1: squares = sums
+    beta = [rng.beta(2, 5, (TRIALS, size)) for size in sizes]
+    low["beta 2,5"] = _coverage(mean_limits(np.stack([x.sum(axis=1) for x in beta], axis=1),
+                                            np.stack([(x * x).sum(axis=1) for x in beta], axis=1),
+                                            np.tile(np.array(sizes, dtype=float), (TRIALS, 1))), 2 / 7)
+    assert min(low.values()) >= FLOOR, low
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_coverage_of_net_wins(n: int) -> None:
+    """The net win rate sees only each pair's sign: every paired distribution is a (win,
+    tie, loss) mix, so these mixes cover the method, scores of any kind included."""
+    rng = np.random.default_rng(500 + n)
+    low = {}
+    for win, tie in ((0.5, 0.0), (0.3, 0.4), (0.6, 0.3), (0.1, 0.85), (0.0, 0.9), (0.9, 0.0), (0.45, 0.1),
+                     (0.05, 0.0), (0.2, 0.8)):
+        u = rng.random((TRIALS, n))
+        signs = np.where(u < win, 1.0, np.where(u < win + tie, 0.0, -1.0))
+        unit = (signs + 1) / 2
+        lo, hi = _single(unit)
+        low[(win, tie)] = _coverage((2 * lo - 1, 2 * hi - 1), win - (1 - win - tie))
     assert min(low.values()) >= FLOOR, low
 
 
