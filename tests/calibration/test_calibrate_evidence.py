@@ -78,9 +78,31 @@ def test_tool_accuracy_is_over_ok_calls_as_in_the_tool_use_phase(tmp_path: Path)
     records += [rec("r1", "t4", "m", phase="tool-use", category="simple", status="error", error_class="server_error")]
     make_run(tmp_path, "r1", 20, records)
     rankings = calibrate(tmp_path, DEFAULTS).rankings
+    assert rankings.overall[0].mean == pytest.approx(75.0)  # not 60: the failed call is no answer
     (tool,) = rankings.by_source["tool"]
     assert tool.mean == pytest.approx(75.0) and tool.n == 4  # 3 passed of 4 ok calls
     assert rankings.failures[0].provider_errors == 1
+
+
+def test_two_answers_each_leave_two_models_tied(tmp_path: Path) -> None:
+    """The measured defect: classification ranked gemma3 1st at 50.0 [50.0, 50.0] and smollm2
+    2nd at 0.0 [0.0, 0.0] on two answers each."""
+    make_run(tmp_path, "r1", 20, [rec("r1", f"c{n}", m, category="classification", adherence=a)
+                                  for n in range(2) for m, a in (("local/gemma3-270m", 0.5), ("local/smollm2-135m", 0.0))])
+    rows = calibrate(tmp_path, DEFAULTS).rankings.by_category["classification"]
+    assert [(r.model, r.rank, r.n) for r in rows] == [("local/gemma3-270m", 1, 2), ("local/smollm2-135m", 1, 2)]
+    assert rows[0].tied_with == ["local/smollm2-135m"] and rows[0].ci_high - rows[0].ci_low > 40
+
+
+def test_overall_weighs_categories_equally_and_sources_have_their_own_tables(tmp_path: Path) -> None:
+    """The measured defect: "overall" pooled ten tool calls with two rubric scores."""
+    records = [rec("r1", f"t{n}", "m", phase="tool-use", category="simple", tool_passed=True) for n in range(10)]
+    records += [rec("r1", f"b{n}", "m", phase="calibration", category="backend", rubric={"total": 0.0})
+                for n in range(2)]
+    make_run(tmp_path, "r1", 20, records)
+    rankings = calibrate(tmp_path, DEFAULTS).rankings
+    assert rankings.overall[0].mean == pytest.approx(50.0)  # not 1000 / 12
+    assert {s: rows[0].mean for s, rows in rankings.by_source.items()} == {"rubric": 0.0, "tool": 100.0}
 
 
 def test_the_same_archive_gives_the_same_bytes(tmp_path: Path) -> None:
