@@ -29,7 +29,7 @@ from calibration.manual_store import MANUAL_SCORES_JSONL
 from calibration.scores import SCORE_SOURCE_TEXT
 
 CACHE_FILE = ".calibration-cells.msgpack"
-CACHE_VERSION = 1
+CACHE_VERSION = 1  # bump whenever scores.py or evidence.py change what a cell holds
 
 
 class MemberSig(msgspec.Struct, array_like=True, frozen=True):
