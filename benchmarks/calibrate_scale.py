@@ -10,7 +10,8 @@ unique; each run sits under its own date.
     .venv/bin/python benchmarks/calibrate_scale.py build /tmp/x/2026-*/2026* /tmp/big --runs 20 --per-run 20000
     .venv/bin/python benchmarks/calibrate_scale.py measure /tmp/big
 
-`measure` runs each calibrate in a fresh process (peak RSS is the process's own maximum):
+`measure` runs each calibrate in a fresh process (peak RSS is the process's own maximum; CPU
+time is the steadier figure on a busy machine; imports are outside both):
 first over the archive as it is, then again with nothing new, then after one more run
 is added. Run it with another checkout first on PYTHONPATH to measure that code instead.
 """
@@ -35,11 +36,11 @@ import resource, sys, time
 from pathlib import Path
 from calibration.calibrate import calibrate
 from calibration.settings import CalibrationSettings
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = calibrate(Path(sys.argv[1]), CalibrationSettings())
-wall = time.perf_counter() - start
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"{wall:.2f} {rss:.0f} {len(result.new_runs)}")
+print(f"{wall:.2f} {cpu:.2f} {rss:.0f} {len(result.new_runs)}")
 """
 
 
@@ -80,8 +81,8 @@ def build(source_dir: Path, out: Path, runs: int, per_run: int) -> None:
 
 def _probe(runs_dir: Path) -> str:
     done = subprocess.run([sys.executable, "-c", _PROBE, str(runs_dir)], capture_output=True, text=True, check=True)
-    wall, rss, new = done.stdout.split()
-    return f"{wall} s, peak RSS {rss} MB, new runs {new}"
+    wall, cpu, rss, new = done.stdout.split()
+    return f"{wall} s wall, {cpu} s CPU, peak RSS {rss} MB, new runs {new}"
 
 
 def measure(runs_dir: Path) -> None:
