@@ -64,9 +64,13 @@ def model_scores(records: Iterable[CallRecord], manual: ManualTotals) -> dict[st
             for model, cats in sorted(units.items())}
 
 
+def _points(scores: dict[str, Interval]) -> dict[str, float]:
+    return {model: i.point for model, i in scores.items() if i.point is not None}
+
+
 def mean_scores(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, float]:
     """Model -> the point of `model_scores`."""
-    return {model: i.point for model, i in model_scores(records, manual).items() if i.point is not None}
+    return _points(model_scores(records, manual))
 
 
 def _success(ok: int, error: int) -> float | None:
@@ -138,7 +142,7 @@ def _run_info(entry: RunEntry, manual: ManualTotals) -> RunInfo:
                    error=error, skipped=entry.n_records - ok - error, success_rate=_success(ok, error),
                    models=sorted({r.model for r in entry.records}),
                    phases=sorted({r.phase for r in entry.records}),
-                   mean_score=mean_scores(entry.records, manual))
+                   mean_score=_points(scores := model_scores(entry.records, manual)), scores=scores)
 
 
 def _date_points(entries: Sequence[RunEntry], manual: ManualTotals) -> list[DatePoint]:
@@ -151,7 +155,7 @@ def _date_points(entries: Sequence[RunEntry], manual: ManualTotals) -> list[Date
         ok = sum(1 for r in records if r.status == "ok")
         error = sum(1 for r in records if r.status == "error")
         points.append(DatePoint(date=date, runs=len(runs), records=len(records), success_rate=_success(ok, error),
-                                mean_score=mean_scores(records, manual)))
+                                mean_score=_points(scores := model_scores(records, manual)), scores=scores))
     return points
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from archive.stats import PhaseModelStats
 from calibration.schema import JudgeComparison, Rankings, RoutingWeights, Selection, Surprise
+from harness.intervals import Interval
 
 
 class RunInfo(msgspec.Struct, kw_only=True):
@@ -32,6 +33,7 @@ class RunInfo(msgspec.Struct, kw_only=True):
     models: list[str] = msgspec.field(default_factory=list)
     phases: list[str] = msgspec.field(default_factory=list)
     mean_score: dict[str, float] = msgspec.field(default_factory=dict)  # model -> 0-100
+    scores: dict[str, Interval] = msgspec.field(default_factory=dict)  # model -> the same with interval, n items
 
 
 class ModelTotal(msgspec.Struct, kw_only=True):
@@ -168,6 +170,7 @@ class DatePoint(msgspec.Struct, kw_only=True):
     records: int = 0
     success_rate: float | None = None
     mean_score: dict[str, float] = msgspec.field(default_factory=dict)
+    scores: dict[str, Interval] = msgspec.field(default_factory=dict)  # model -> with interval, n items
 
 
 class History(msgspec.Struct, kw_only=True):

@@ -55,6 +55,7 @@ def test_history_lists_each_run_with_its_own_records(runs: Path) -> None:
     # t1 (0, 100) = 50, streaming s0-s3 = 100 each -> 616.7 / 7
     assert run_a.mean_score[ALPHA] == pytest.approx((87.5 + 87.5 + (200 / 3 + 150 + 400) / 7) / 3)
     assert run_b.mean_score == {ALPHA: 100.0, BETA: 50.0}
+    assert run_b.scores[ALPHA].n == 4 and run_b.scores[ALPHA].lo < 100.0 == run_b.scores[ALPHA].hi  # with n
     assert [p.date for p in history.dates] == ["2026-01-10", "2026-01-11"]
     assert history.dates[1].runs == 2 and history.dates[1].success_rate == 1.0
     assert history.weights is not None and [v.version for v in history.weights.history] == [1, 2]
