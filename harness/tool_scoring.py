@@ -6,6 +6,12 @@ accepted values) are deterministic and explain *why* a call failed. The failure 
 point: "Tier 3" models fail in different ways (format drift, invented commands, refusing to
 call), and a better prompt only helps if we can see which failure it removed.
 
+The verdict is BFCL's: one argument's type and value by `harness.tool_args` (a port of BFCL's
+checker), the call's name, required, unexpected and non-optional arguments here in BFCL's
+order, the right number of calls, parallel calls matched by BFCL's order-free matching, and
+irrelevance items passing when no call decodes. The failure classes are ours (BFCL names
+fewer), and our own suites add one rule on irrelevance items (`Irrelevance`).
+
 Pure functions, no I/O: the phase scores records, tests score hand-made cases.
 """
 
@@ -14,12 +20,16 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.tool_args import ParamType, argument_failure
+
 PromptStyle = Literal["json", "xml"]
+# irrelevance items: "no_call" passes any reply that decodes as no call (BFCL); "no_attempt"
+# also fails a shell command, call-like text or a call inside prose (our own suites)
+Irrelevance = Literal["no_call", "no_attempt"]
 
 HALLUCINATED_TOOL = "hallucinated_tool"
 WRONG_FUNCTION = "wrong_function"
@@ -43,7 +53,6 @@ _SEVERITY = {None: 0, WRONG_VALUE: 1, WRONG_TYPE: 2, UNEXPECTED_ARGUMENT: 3, MIS
              WRONG_FUNCTION: 5}
 _MAX_PERMUTED = 6  # beyond this many calls, pair greedily instead of trying every order
 
-_PUNCT = str.maketrans("", "", string.punctuation)
 _THINK_RE = re.compile(r"<(think|thinking)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _XML_CALL_RE = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL | re.IGNORECASE)
 _SHELL_FENCE_RE = re.compile(r"```(?:bash|sh|shell|zsh|console)\b", re.IGNORECASE)
@@ -57,13 +66,15 @@ _CALL_LIKE_RE = re.compile(r"<\s*/?\s*tool_call|\"name\"\s*:|'name'\s*:|\"argume
 
 @dataclass(frozen=True)
 class ExpectedCall:
-    """One call the item wants. `accepted[arg]` lists every acceptable value (an empty list
-    accepts any value of any type); `required` must all be present; any other argument the
-    model sends must still be a key of `accepted` (the schema's optional parameters)."""
+    """One call the item wants, in BFCL's terms. `accepted[arg]` lists every acceptable value,
+    "" among them meaning the argument may be left out (an empty list accepts nothing: BFCL
+    has such gold); an argument not in `accepted` must not be sent. `required` are the schema's required arguments. `params` are the schema's
+    parameter types (None when there is no schema: the answers' types stand in)."""
 
     name: str
     accepted: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     required: Sequence[str] = ()
+    params: Mapping[str, ParamType] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ def normalize_call(call: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": name if isinstance(name, str) else "", "arguments": args}
 
 
-# -- value and type checks -----------------------------------------------------------------
+# -- one call against one expectation, then a reply's calls against the item's ----------
 
 
 def _kind(value: Any) -> str:
@@ -120,39 +131,10 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _type_ok(value: Any, accepted: Sequence[Any]) -> bool:
-    """An int where a float is expected is fine (BFCL's rule: `3` is a valid float)."""
-    want = {_kind(a) for a in accepted}
-    got = _kind(value)
-    return got in want or (got == "int" and "float" in want)
-
-
-def normalize_text(value: str) -> str:
-    """Case-, punctuation- and spacing-insensitive form: "San Francisco, CA" == "san francisco ca"."""
-    return " ".join(value.lower().translate(_PUNCT).split())
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, str):
-        return normalize_text(value)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _norm(v) for k, v in value.items()}
-    return value
-
-
-def _value_ok(value: Any, accepted: Sequence[Any]) -> bool:
-    got = _norm(value)
-    return any(got == _norm(a) for a in accepted)
-
-
 def check_call(call: Mapping[str, Any], expected: ExpectedCall) -> ToolVerdict:
-    """One normalised call against one expectation; the first rule broken is the verdict."""
+    """One normalised call against one expectation, in BFCL's order: the name, the schema's
+    required arguments, then each argument sent (known to the schema and to the answers, its
+    type, its value), then the answers' arguments that are not optional."""
     if call.get("name") != expected.name:
         return _fail(WRONG_FUNCTION, f"called {call.get('name')!r}, expected {expected.name!r}")
     args = call.get("arguments")
@@ -161,24 +143,41 @@ def check_call(call: Mapping[str, Any], expected: ExpectedCall) -> ToolVerdict:
     missing = [a for a in expected.required if a not in args]
     if missing:
         return _fail(MISSING_ARGUMENT, f"{expected.name}: missing {', '.join(missing)}")
-    unexpected = sorted(a for a in args if a not in expected.accepted)
-    if unexpected:
-        return _fail(UNEXPECTED_ARGUMENT, f"{expected.name}: unexpected {', '.join(unexpected)}")
+    params = expected.params
     for arg, value in args.items():
-        accepted = expected.accepted[arg]
-        if not accepted:
-            continue
-        if not _type_ok(value, accepted):
-            return _fail(WRONG_TYPE, f"{expected.name}.{arg}: got {_kind(value)} {value!r}, "
-                                     f"expected {'/'.join(sorted({_kind(a) for a in accepted}))}")
-        if not _value_ok(value, accepted):
-            return _fail(WRONG_VALUE, f"{expected.name}.{arg}: {value!r} not among {list(accepted)!r}")
+        if arg not in expected.accepted or (params is not None and arg not in params):
+            return _fail(UNEXPECTED_ARGUMENT, f"{expected.name}: unexpected {arg}")
+        answers = expected.accepted[arg]
+        param = params.get(arg) if params is not None else None
+        broken = argument_failure(value, answers, param)
+        if broken == "type":
+            want = param.type if param is not None else "/".join(sorted({_kind(a) for a in answers if a != ""}))
+            return _fail(WRONG_TYPE, f"{expected.name}.{arg}: got {_kind(value)} {value!r}, expected {want}")
+        if broken == "value":
+            return _fail(WRONG_VALUE, f"{expected.name}.{arg}: {value!r} not among {list(answers)!r}")
+    left_out = [a for a, answers in expected.accepted.items() if a not in args and "" not in answers]
+    if left_out:
+        return _fail(MISSING_ARGUMENT, f"{expected.name}: missing {', '.join(left_out)} (not optional)")
     return _PASS
 
 
-def _match_all(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCall]) -> ToolVerdict:
-    """Order-insensitive: passes if some pairing passes; otherwise the least-severe pairing's
-    worst failure (so a swapped-but-correct parallel call is not a `wrong_function`)."""
+def _greedy_match(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCall]) -> bool:
+    """BFCL's order-free matching: each expectation in turn takes the first call not yet taken
+    that passes it. Why greedy and not the best assignment: it is what BFCL scores. It differs
+    only when one call could satisfy two expectations and another only the first of them,
+    and then the calls' order decides (tests/harness/test_tool_scoring.py shows the case)."""
+    taken: set[int] = set()
+    for want in expected:
+        found = next((i for i, c in enumerate(calls) if i not in taken and check_call(c, want).passed), None)
+        if found is None:
+            return False
+        taken.add(found)
+    return True
+
+
+def _explain(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCall]) -> ToolVerdict:
+    """Why a set of calls failed: the least-severe pairing's worst failure, so a swapped but
+    wrong parallel call reads `wrong_value`, not `wrong_function`."""
     def verdicts(order: Sequence[Mapping[str, Any]]) -> list[ToolVerdict]:
         return [check_call(c, e) for c, e in zip(order, expected, strict=True)]
 
@@ -186,18 +185,19 @@ def _match_all(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCa
     if len(calls) <= _MAX_PERMUTED:
         candidates = (verdicts(p) for p in itertools.permutations(calls))
     else:
-        by_name = sorted(calls, key=lambda c: [e.name for e in expected].index(c["name"])
-                         if c["name"] in [e.name for e in expected] else len(expected))
+        names = [e.name for e in expected]
+        by_name = sorted(calls, key=lambda c: names.index(c["name"]) if c["name"] in names else len(names))
         candidates = iter([verdicts(by_name)])
-    best: list[ToolVerdict] | None = None
-    for vs in candidates:
-        if all(v.passed for v in vs):
-            return _PASS
-        if best is None or sum(_SEVERITY.get(v.failure, 6) for v in vs) < sum(
-                _SEVERITY.get(v.failure, 6) for v in best):
-            best = vs
-    assert best is not None
-    return max((v for v in best if not v.passed), key=lambda v: _SEVERITY.get(v.failure, 6))
+    best = min(candidates, key=lambda vs: sum(_SEVERITY.get(v.failure, 6) for v in vs))
+    failed = [v for v in best if not v.passed]
+    if not failed:
+        return _fail(WRONG_VALUE, "every call fits some expected call, but BFCL's in-order matching "
+                                  "pairs an earlier call with the wrong one")
+    return max(failed, key=lambda v: _SEVERITY.get(v.failure, 6))
+
+
+def _match_all(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCall]) -> ToolVerdict:
+    return _PASS if _greedy_match(calls, expected) else _explain(calls, expected)
 
 
 def mentions_shell_command(text: str) -> bool:
@@ -206,14 +206,22 @@ def mentions_shell_command(text: str) -> bool:
 
 
 def score_calls(calls: Sequence[Mapping[str, Any]], expected: Sequence[ExpectedCall] | None,
-                tool_names: Sequence[str], *, text: str = "") -> ToolVerdict:
+                tool_names: Sequence[str], *, text: str = "", irrelevance: Irrelevance = "no_attempt") -> ToolVerdict:
     """Judge the calls a model made (native function calling, or parsed from prompt mode).
 
-    `expected` None or empty means an irrelevance item: the right answer is no call.
+    `expected` None or empty means an irrelevance item: the right answer is no call. Under
+    `irrelevance="no_call"` (BFCL's rule) it passes when no call decodes: a call whose
+    arguments are not JSON makes the whole reply undecodable, as in BFCL. Under "no_attempt"
+    (our own suites) a shell command in place of a call fails too.
     `text` is whatever prose came with the calls; used only to tell refusals from invented
     shell commands when no call was made.
     """
     normed = [normalize_call(c) for c in calls]
+    if not expected and irrelevance == "no_call":
+        decoded = all(c["arguments"] is not None for c in normed)
+        if not normed or not decoded:
+            return _PASS
+        return _fail(SPURIOUS_CALL, f"called {', '.join(c['name'] for c in normed)} but no tool fits")
     offered = set(tool_names)
     for call in normed:
         if call["name"] not in offered:
@@ -308,11 +316,17 @@ def parse_prompt_mode_calls(text: str, style: PromptStyle, *, strict: bool = Tru
 
 
 def score_prompt_mode(text: str, expected: Sequence[ExpectedCall] | None, tool_names: Sequence[str],
-                      style: PromptStyle) -> tuple[ToolVerdict, list[dict[str, Any]]]:
-    """Parse then score; returns the verdict and the calls it judged (for the record)."""
+                      style: PromptStyle, *, irrelevance: Irrelevance = "no_attempt",
+                      ) -> tuple[ToolVerdict, list[dict[str, Any]]]:
+    """Parse then score; returns the verdict and the calls it judged (for the record). Only
+    a reply wholly in the demanded format decodes as calls; a call found inside other text
+    fails as `extra_prose` (BFCL's decoder refuses it too), and under BFCL's irrelevance
+    rule ("no_call") such a reply made no call."""
     strict = parse_prompt_mode_calls(text, style, strict=True)
     if strict is not None:
-        return score_calls(strict, expected, tool_names), strict
+        return score_calls(strict, expected, tool_names, irrelevance=irrelevance), strict
+    if not expected and irrelevance == "no_call":
+        return _PASS, []
     lenient = parse_prompt_mode_calls(text, style, strict=False)
     if lenient is not None:
         verdict = score_calls(lenient, expected, tool_names)

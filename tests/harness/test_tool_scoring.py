@@ -1,4 +1,4 @@
-"""The BFCL-style scorer on hand-made cases: every rule and every failure class."""
+"""The scorer on hand-made cases: every BFCL rule and every failure class."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from harness.tool_args import argument_failure
 from harness.tool_scoring import (
     EXTRA_PROSE,
     FORMAT_DRIFT,
@@ -19,13 +20,14 @@ from harness.tool_scoring import (
     WRONG_TYPE,
     WRONG_VALUE,
     ExpectedCall,
+    ParamType,
     parse_prompt_mode_calls,
     score_calls,
     score_prompt_mode,
 )
 
 TOOLS = ["get_weather", "convert_currency", "calculate_tip"]
-WEATHER = ExpectedCall("get_weather", {"city": ["Paris", "Paris, France"], "unit": ["celsius"]}, ["city"])
+WEATHER = ExpectedCall("get_weather", {"city": ["Paris", "Paris, France"], "unit": ["celsius", ""]}, ["city"])
 TIP = ExpectedCall("calculate_tip", {"bill": [84.5], "percent": [18]}, ["bill", "percent"])
 MONEY = ExpectedCall("convert_currency", {"amount": [100], "from_currency": ["GBP"], "to_currency": ["JPY"]},
                      ["amount", "from_currency", "to_currency"])
@@ -37,7 +39,8 @@ def call(name: str, **args: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("calls", "expected", "failure"), [
     ([call("get_weather", city="Paris")], [WEATHER], None),
-    ([call("get_weather", city="  paris, FRANCE. ", unit="Celsius")], [WEATHER], None),  # normalised strings
+    ([call("get_weather", city="  paris, FRANCE. ", unit="Celsius")], [WEATHER], None),  # standardised strings
+    ([call("get_weather", city="Paris!")], [WEATHER], WRONG_VALUE),  # "!" is not among BFCL's removed marks
     ([call("rm_rf", path="/")], [WEATHER], HALLUCINATED_TOOL),
     ([call("convert_currency", amount=1, from_currency="EUR", to_currency="USD")], [WEATHER], WRONG_FUNCTION),
     ([call("get_weather", unit="celsius")], [WEATHER], MISSING_ARGUMENT),
@@ -64,11 +67,91 @@ def test_score_calls_rules(calls: list[dict[str, Any]], expected: list[ExpectedC
     assert verdict.passed is (failure is None)
 
 
-def test_int_is_a_valid_float_and_any_value_list_accepts_all() -> None:
-    assert score_calls([call("calculate_tip", bill=84, percent=18)],
-                       [ExpectedCall("calculate_tip", {"bill": [84.0], "percent": [18]}, ["bill"])], TOOLS).passed
-    free = ExpectedCall("get_weather", {"city": []}, ["city"])
-    assert score_calls([call("get_weather", city=42)], [free], TOOLS).passed
+def test_int_is_a_valid_float_but_not_the_reverse_by_the_schema_type() -> None:
+    money = ExpectedCall("convert_currency", {"amount": [100.0], "from_currency": ["GBP"], "to_currency": ["JPY"]},
+                         ["amount", "from_currency", "to_currency"],
+                         params={"amount": ParamType("number"), "from_currency": ParamType("string"),
+                                 "to_currency": ParamType("string")})
+    assert score_calls([call("convert_currency", amount=100, from_currency="GBP", to_currency="JPY")], [money],
+                       TOOLS).passed
+    tip = ExpectedCall("calculate_tip", {"bill": [84.5], "percent": [18]}, ["bill", "percent"],
+                       params={"bill": ParamType("number"), "percent": ParamType("integer")})
+    assert score_calls([call("calculate_tip", bill=84.5, percent=18.0)], [tip], TOOLS).failure == WRONG_TYPE
+    # the schema's type wins over the answers' (BFCL): "integer" with the answer 84 written as an int
+    assert score_calls([call("calculate_tip", bill=84.5, percent=True)], [tip], TOOLS).failure == WRONG_TYPE
+
+
+def test_optional_marker_missing_non_optional_and_unknown_to_schema() -> None:
+    params = {"city": ParamType("string"), "unit": ParamType("string")}
+    optional = ExpectedCall("get_weather", {"city": ["Paris"], "unit": ["celsius", ""]}, ["city"], params=params)
+    demanded = ExpectedCall("get_weather", {"city": ["Paris"], "unit": ["celsius"]}, ["city"], params=params)
+    assert score_calls([call("get_weather", city="Paris")], [optional], TOOLS).passed
+    # BFCL: an argument whose answers lack "" must be sent, though the schema does not require it
+    assert score_calls([call("get_weather", city="Paris")], [demanded], TOOLS).failure == MISSING_ARGUMENT
+    # an argument with answers but missing from the schema is unexpected
+    narrow = ExpectedCall("get_weather", {"city": ["Paris"], "unit": ["celsius", ""]}, ["city"],
+                          params={"city": ParamType("string")})
+    assert score_calls([call("get_weather", city="Paris", unit="celsius")], [narrow], TOOLS).failure == \
+        UNEXPECTED_ARGUMENT
+    # no answer at all accepts nothing (BFCL data has such gold: no reply can pass it)
+    impossible = ExpectedCall("get_weather", {"city": []}, ["city"], params=params)
+    assert score_calls([call("get_weather", city="Paris")], [impossible], TOOLS).failure == WRONG_VALUE
+    assert score_calls([call("get_weather")], [impossible], TOOLS).failure == MISSING_ARGUMENT
+
+
+@pytest.mark.parametrize(("value", "answers", "param", "broken"), [
+    ("April 1, 2024", ["april 1 2024"], ParamType("string"), None),
+    ("New_York-City", ["new york city"], ParamType("string"), None),
+    ("it's", ['it"s'], ParamType("string"), None),        # ' compares as "
+    ("Paris ", ["paris\t"], ParamType("string"), "value"),  # only spaces go, not tabs
+    (["A", "b"], [["a", "B"]], ParamType("array", "string"), None),
+    (["b", "a"], [["a", "b"]], ParamType("array", "string"), "value"),  # lists keep their order
+    ([1, 2], [[1.0, 2.0]], ParamType("array", "float"), "type"),  # no int leniency inside lists
+    ([1, 2], [[1, 2]], ParamType("array", "float"), None),  # answers of another type: a "variable"
+    ([], ["", [1]], ParamType("array", "integer"), None),  # "" makes [] an accepted list
+    ("x", [5], ParamType("integer"), "type"),
+    ("my_var", ["my_var"], ParamType("integer"), None),  # the gold names a variable
+    ("My_Var", ["my_var"], ParamType("integer"), "value"),  # ... compared as is, not standardised
+    ({"k": "Big Apple"}, [{"k": ["big apple"]}], ParamType("dict"), None),
+    ({"k": "x", "z": 1}, [{"k": ["x"]}], ParamType("dict"), "value"),  # a key the answer lacks
+    ({}, [{"k": ["x", ""]}], ParamType("dict"), None),  # a key may be missing where "" is accepted
+    ([{"k": "A"}], [[{"k": ["a"]}]], ParamType("array", "dict"), None),
+    ([{"k": "A"}, {"k": "b"}], [[{"k": ["a"]}]], ParamType("array", "dict"), "value"),
+    (2, [2.0], ParamType("float"), None),
+    (True, [1], ParamType("integer"), "type"),
+    (3, [3], None, None),  # no schema: the answers' type stands in
+])
+def test_argument_rules_as_bfcl_has_them(value: Any, answers: list[Any], param: ParamType | None,
+                                         broken: str | None) -> None:
+    assert argument_failure(value, answers, param) == broken
+
+
+def test_parallel_matching_is_bfcls_greedy_order_free_matching() -> None:
+    params = {"city": ParamType("string"), "unit": ParamType("string")}
+    either = ExpectedCall("get_weather", {"city": ["Paris", "Rome"], "unit": ["", "celsius"]}, ["city"], params=params)
+    rome = ExpectedCall("get_weather", {"city": ["Rome"]}, ["city"], params=params)
+    paris, rome_call = call("get_weather", city="Paris"), call("get_weather", city="Rome")
+    assert score_calls([paris, rome_call], [either, rome], TOOLS).passed
+    assert score_calls([rome_call, paris], [rome, either], TOOLS).passed
+    # the case where BFCL's matching depends on order: `either` takes the first call that fits
+    # it (Rome), leaving Paris for `rome`; the reversed order passes
+    assert not score_calls([rome_call, paris], [either, rome], TOOLS).passed
+    assert score_calls([paris, rome_call], [either, rome], TOOLS).passed
+
+
+def test_irrelevance_by_bfcls_rule_passes_whenever_no_call_decodes() -> None:
+    shell = "Sure, run this:\n```bash\nrm -rf /tmp/*\n```"
+    assert score_calls([], None, TOOLS, text=shell, irrelevance="no_call").passed
+    assert score_calls([], None, TOOLS, text=shell).failure == HALLUCINATED_TOOL
+    broken = [{"name": "get_weather", "arguments": "{not json"}]
+    assert score_calls(broken, None, TOOLS, irrelevance="no_call").passed  # undecodable: no call
+    assert score_calls([call("rm_rf")], None, TOOLS, irrelevance="no_call").failure == SPURIOUS_CALL
+    prose = 'Calling it: {"name": "get_weather", "arguments": {"city": "Paris"}}'
+    assert score_prompt_mode(prose, None, TOOLS, "json", irrelevance="no_call")[0].passed
+    assert score_prompt_mode(prose, None, TOOLS, "json")[0].failure == SPURIOUS_CALL
+    drift = 'get_weather(city="Paris")'
+    assert score_prompt_mode(drift, [], TOOLS, "json", irrelevance="no_call")[0].passed
+    assert score_prompt_mode(drift, [], TOOLS, "json")[0].failure == FORMAT_DRIFT
 
 
 def test_parallel_calls_match_in_any_order_and_openai_shape_is_normalised() -> None:
