@@ -17,9 +17,9 @@ from archive.store import RunDir, RunStore
 from harness.records import CallRecord, encode_line
 from tests.section_records import records_for
 
-# tool-use's bootstrap depends on the order of its outcomes, which for a retried key differs
-# between the two readers (see archive/lineage_fold.py); every other section is order-free
-PHASES = ["baseline", "claude-runs", "long-context", "streaming-ttft", "stages", "calibration", "judge-bench"]
+# every section is order-free (tool-use's intervals are closed-form, no resampling)
+PHASES = ["baseline", "claude-runs", "long-context", "streaming-ttft", "stages", "calibration", "judge-bench",
+          "tool-use"]
 
 
 def _run(store: RunStore, run_id: str, day: int, records: list[CallRecord], parent: str | None = None) -> RunDir:

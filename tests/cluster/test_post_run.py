@@ -31,7 +31,7 @@ def test_run_then_aggregate_calibrate_and_select(ray_local: None, tmp_path: Path
     assert {r["model"] for r in rankings["overall"]} == {"sim/a", "sim/b"}
     assert (runs / "selection.json").is_file()
     summary = (runs / "AGGREGATE_SUMMARY.md").read_text()
-    assert "**Tool-use failure modes**" in summary and "**Tool-use tier**" in summary  # phase section
+    assert "**Tool-use failure modes by category**" in summary and "**Tool-use tier**" in summary  # phase section
     assert "## Rankings" in summary and "## Routing weights" in summary and "## Model selection" in summary
 
     second = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a"], config_path=config, limit=1,
