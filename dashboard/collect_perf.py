@@ -3,30 +3,37 @@
 Why recomputed from records rather than parsed from the phases' markdown: the summary
 tables are text for people; the dashboard needs numbers to plot and export. Where a phase
 states a rule (streaming-ttft labels, long-context lengths) this module calls the phase's
-own functions, so the dashboard can never disagree with `summary.md`. Tool-use tiers follow
-the stated rule (a tier only when the best variant's whole interval lies in its range,
-else "uncertain"; accuracy over ok calls, failures apart), computed here on per-item means.
+own functions, so the dashboard can never disagree with `summary.md`; the tool-use numbers
+are the tool-use section's own (accuracy over scored ok calls per item and category, tiers
+only where the best variant's whole interval lies in a tier's range).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from agents.phases.long_context import record_depth, record_tokens, top_failure, variant_label
 from agents.phases.streaming_ttft import StreamingTTFTPhase
-from agents.phases.tool_use import VARIANTS as TOOL_VARIANTS
+from agents.phases.tool_use import ToolUsePhase
+from agents.phases.tool_use_section import (
+    ALL,
+    best_variant,
+    category_accuracy,
+    interval_tier,
+    ordered_variants,
+)
 from dashboard.model import (
     Latency,
     LatencyRow,
     LongContextRow,
     StreamingRow,
+    ToolCategoryRow,
     ToolRow,
     ToolTier,
     ToolUse,
 )
 from harness.errors import ErrorClass
-from harness.intervals import Interval, bounded_mean, cluster_means
+from harness.intervals import Interval
 from harness.records import CallRecord
 from harness.timing import percentile
 from harness.tool_scoring import FAILURE_CLASSES
@@ -126,69 +133,50 @@ def long_context(records: Sequence[CallRecord]) -> list[LongContextRow]:
     return rows
 
 
-def _variant_order(variants: Sequence[str]) -> list[str]:
-    known = [v for v in TOOL_VARIANTS if v in variants]
-    return known + sorted(v for v in set(variants) if v not in TOOL_VARIANTS)
-
-
-TIER_NAMES = {1: "capable", 2: "partial", 3: "incapable"}
-
-
-def tier_of(rate: float, tier1_min: float, tier2_min: float) -> int:
-    """The tier a rate falls in: 1 capable, 2 partial, 3 incapable."""
-    if rate >= tier1_min:
-        return 1
-    return 2 if rate >= tier2_min else 3
-
-
-def interval_tier(interval: Interval, tier1_min: float, tier2_min: float) -> tuple[int | None, str]:
-    """A tier only when the whole interval lies in its range (tier 1 needs the lower bound to
-    clear `tier1_min`); otherwise None and "uncertain: tier a-b"."""
-    low, high = tier_of(interval.lo, tier1_min, tier2_min), tier_of(interval.hi, tier1_min, tier2_min)
-    if low == high:
-        return low, f"{low} ({TIER_NAMES[low]})"
-    return None, f"uncertain: tier {high}-{low}"
-
-
 def tool_use(records: Sequence[CallRecord], tier1_min: float = 0.8, tier2_min: float = 0.3) -> ToolUse:
-    """Pass rate per model x prompt variant over scored ok calls, per item with its interval;
-    failure modes; tiers from the best variant's interval."""
-    cells: dict[tuple[str, str], list[CallRecord]] = {}
-    failures: dict[str, Counter[str]] = {}
+    """The tool-use section's own numbers (`agents.phases.tool_use_section`, so the tab and
+    summary.md agree): per model x prompt variant the equal-weight accuracy over categories
+    and each category's, over scored ok calls with the item as the unit; failure modes per
+    category; tiers from the best variant's interval; failed calls apart."""
+    phase = ToolUsePhase()
+    phase.tier1_min, phase.tier2_min = tier1_min, tier2_min
+    section = phase.section_state()
+    modes: dict[tuple[str, str], set[str]] = {}
     for r in records:
         if r.phase == TOOL_USE:
-            cells.setdefault((r.model, r.variant), []).append(r)
+            section.add(r)
+            if isinstance(mode := r.extra.get("tool_mode"), str):
+                modes.setdefault((r.model, r.variant), set()).add(mode)
+    means = section.means()
     rows: list[ToolRow] = []
-    models = sorted({m for m, _ in cells})
+    categories: list[ToolCategoryRow] = []
     tiers: list[ToolTier] = []
-    for model in models:
-        variants = _variant_order([v for m, v in cells if m == model])
-        counts = failures.setdefault(model, Counter())
+    for model, by_variant in sorted(section.cells.items()):
         rates: dict[str, Interval] = {}
-        for variant in variants:
-            recs = cells[(model, variant)]
-            scored = [r for r in recs if r.status == "ok" and isinstance(r.extra.get("tool_passed"), bool)]
-            passed = sum(1 for r in scored if r.extra.get("tool_passed") is True)
-            for r in scored:
-                failure = r.extra.get("tool_failure")
-                if isinstance(failure, str) and failure:
-                    counts[failure] += 1
-            modes = sorted({m for r in scored if isinstance(m := r.extra.get("tool_mode"), str)})
-            per_item = cluster_means((r.item_id, 1.0 if r.extra.get("tool_passed") is True else 0.0) for r in scored)
-            interval = bounded_mean([per_item[k] for k in sorted(per_item)])
+        for variant in ordered_variants(by_variant):
+            cells = by_variant[variant].values()
+            scored = [score for score, _ in cells if score is not None]
+            accuracy = category_accuracy(means.get(model, {}).get(variant, {}))
+            overall = accuracy.pop(ALL)
             if scored:
-                rates[variant] = interval
-            rows.append(ToolRow(model=model, variant=variant, modes=modes, scored=len(scored), passed=passed,
-                                pass_rate=passed / len(scored) if scored else None, items=interval.n,
-                                rate=interval.point, ci_low=interval.lo, ci_high=interval.hi,
-                                errors=sum(1 for r in recs if r.status == "error")))
+                rates[variant] = overall
+            rows.append(ToolRow(model=model, variant=variant, modes=sorted(modes.get((model, variant), set())),
+                                scored=len(scored), passed=int(sum(scored)),
+                                pass_rate=sum(scored) / len(scored) if scored else None, items=overall.n,
+                                rate=overall.point, ci_low=overall.lo, ci_high=overall.hi,
+                                errors=sum(1 for score, _ in cells if score is None)))
+            categories += [ToolCategoryRow(model=model, variant=variant, category=category, items=i.n,
+                                           rate=i.point, ci_low=i.lo, ci_high=i.hi)
+                           for category, i in accuracy.items()]
         if rates:
-            best = max(_variant_order(list(rates)), key=lambda v: rates[v].point or 0.0)
+            best = best_variant(rates)
             tier, label = interval_tier(rates[best], tier1_min, tier2_min)
             tiers.append(ToolTier(model=model, best_variant=best, best_rate=rates[best].point or 0.0, tier=tier,
                                   label=label, ci_low=rates[best].lo, ci_high=rates[best].hi))
-    return ToolUse(tier1_min=tier1_min, tier2_min=tier2_min, rows=rows, tiers=tiers,
-                   failures={m: _ordered_failures(c) for m, c in failures.items()})
+    failures = {model: {category: _ordered_failures(counts) for category, counts in by_category.items()}
+                for model, by_category in section.failure_counts().items()}
+    return ToolUse(tier1_min=tier1_min, tier2_min=tier2_min, rows=rows, categories=categories, tiers=tiers,
+                   failures=failures)
 
 
 def _ordered_failures(counts: Mapping[str, int]) -> dict[str, int]:

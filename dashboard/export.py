@@ -139,8 +139,12 @@ def _measurement_tables(d: DashboardData) -> dict[str, Table]:
                       "ci_high", "errors"],
                      [[r.model, r.variant, r.modes, r.scored, r.passed, r.pass_rate, r.items, r.rate, r.ci_low,
                        r.ci_high, r.errors] for r in tu.rows]),
-        "tool_failures": (["model", "failure", "count"],
-                          [[m, f, n] for m, counts in sorted(tu.failures.items()) for f, n in counts.items()]),
+        "tool_categories": (["model", "variant", "category", "items", "rate", "ci_low", "ci_high"],
+                            [[r.model, r.variant, r.category, r.items, r.rate, r.ci_low, r.ci_high]
+                             for r in tu.categories]),
+        "tool_failures": (["model", "category", "failure", "count"],
+                          [[m, c, f, n] for m, by in sorted(tu.failures.items()) for c, counts in sorted(by.items())
+                           for f, n in counts.items()]),
         "tool_tiers": (["model", "best_variant", "best_rate", "ci_low", "ci_high", "tier", "label"],
                        [[t.model, t.best_variant, t.best_rate, t.ci_low, t.ci_high, t.tier, t.label]
                         for t in tu.tiers]),

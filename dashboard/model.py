@@ -126,7 +126,8 @@ class LongContextRow(msgspec.Struct, kw_only=True):
 
 class ToolRow(msgspec.Struct, kw_only=True):
     """Pass rate over scored ok calls (failed calls apart, as in the phase and calibration);
-    `rate` is the mean over items of each item's pass share (its repeats are one unit)."""
+    `rate` is the equal-weight mean over categories of each item's pass share (its repeats
+    are one unit), `items` the items it rests on."""
 
     model: str
     variant: str
@@ -139,6 +140,18 @@ class ToolRow(msgspec.Struct, kw_only=True):
     ci_low: float = 0.0
     ci_high: float = 1.0
     errors: int = 0  # calls that never produced a scorable answer
+
+
+class ToolCategoryRow(msgspec.Struct, kw_only=True):
+    """One category's accuracy for a model x prompt variant (the item is the unit)."""
+
+    model: str
+    variant: str
+    category: str
+    items: int = 0
+    rate: float | None = None
+    ci_low: float = 0.0
+    ci_high: float = 1.0
 
 
 class ToolTier(msgspec.Struct, kw_only=True):
@@ -158,7 +171,9 @@ class ToolUse(msgspec.Struct, kw_only=True):
     tier1_min: float = 0.8
     tier2_min: float = 0.3
     rows: list[ToolRow] = msgspec.field(default_factory=list)
-    failures: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)  # model -> class -> n
+    categories: list[ToolCategoryRow] = msgspec.field(default_factory=list)
+    # model -> category -> failure class -> scored calls
+    failures: dict[str, dict[str, dict[str, int]]] = msgspec.field(default_factory=dict)
     tiers: list[ToolTier] = msgspec.field(default_factory=list)
 
 

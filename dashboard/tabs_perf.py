@@ -105,15 +105,20 @@ def tool_use(data: DashboardData) -> str:
     variants = list(dict.fromkeys(r.variant for r in tu.rows))
     cell = {(r.model, r.variant): r for r in tu.rows}
     matrix: list[list[object]] = [[model, *[_rate_cell(cell.get((model, v))) for v in variants]] for model in models]
-    parts = [para("Pass rate = calls whose tool calls matched the expected calls (BFCL-style AST check) over "
+    parts = [para("Pass rate = calls whose tool calls matched the expected calls (BFCL's AST check) over "
                   "scored ok calls; calls that failed before answering are counted apart (the rule calibration "
-                  "uses). The rate is the mean over items of each item's pass share (repeats count once), with "
-                  "its 95% interval."),
+                  "uses). The item is the unit (its repeats count once) and the rate weighs categories "
+                  "equally, with its 95% interval; the same numbers as the run summary's tool-use section."),
              section("Pass rate per model x prompt variant", table(("model", *variants), matrix)),
              table(("model", "variant", "mode", "scored calls", "passed", "items", "pass rate", "95% CI",
                     "failed calls"),
                    [[r.model, r.variant, ", ".join(r.modes) or DASH, r.scored, r.passed, r.items, pct(r.rate),
                      f"[{pct(r.ci_low)}, {pct(r.ci_high)}]", r.errors] for r in tu.rows], numeric_from=3)]
+    if tu.categories:
+        parts.append(section("Pass rate per category", table(
+            ("model", "variant", "category", "items", "pass rate", "95% CI"),
+            [[c.model, c.variant, c.category, c.items, pct(c.rate), f"[{pct(c.ci_low)}, {pct(c.ci_high)}]"]
+             for c in tu.categories], numeric_from=3)))
     colors = color_map(data.overview.models)
     bars = [Bar(f"{r.model} · {r.variant}", 100 * r.rate, 100 * r.ci_low, 100 * r.ci_high,
                 note=f"{r.passed}/{r.scored}, {r.items} items", color=colors.get(r.model, ""))
@@ -121,12 +126,14 @@ def tool_use(data: DashboardData) -> str:
     if bars:
         parts.append(bar_chart(bars, title="pass rate per model x prompt variant", unit="%, whiskers: 95% interval",
                                max_value=100.0))
-    classes = list(dict.fromkeys(k for counts in tu.failures.values() for k in counts))
+    classes = list(dict.fromkeys(k for by in tu.failures.values() for counts in by.values() for k in counts))
     if classes:
-        parts.append(section("Failure modes", table(
-            ("model", *classes), [[m, *[tu.failures.get(m, {}).get(k, 0) for k in classes]] for m in models])))
+        rows = [[m, category, *[counts.get(k, 0) for k in classes]]
+                for m in models for category, counts in sorted(tu.failures.get(m, {}).items())]
+        parts.append(section("Failure modes per category", table(("model", "category", *classes), rows,
+                                                                  numeric_from=2)))
     else:
-        parts.append(section("Failure modes", para("No failed tool calls among the scored calls.")))
+        parts.append(section("Failure modes per category", para("No failed tool calls among the scored calls.")))
     if tu.tiers:
         parts.append(section("Tiers", para(f"Tier 1 (capable): best variant >= {tu.tier1_min:.0%}; tier 2 "
                                            f"(partial): >= {tu.tier2_min:.0%}; tier 3 (incapable): below. A tier "

@@ -93,8 +93,11 @@ def test_tool_use_pass_rates_failures_and_tiers(runs: Path) -> None:
     assert (cells[(ALPHA, "baseline")].passed, cells[(ALPHA, "baseline")].pass_rate) == (1, 0.5)
     assert cells[(ALPHA, "few-shot")].pass_rate == 1.0 and cells[(ALPHA, "few-shot")].modes == ["prompt"]
     assert [r.variant for r in tu.rows if r.model == ALPHA] == ["baseline", "few-shot"]
-    # the scorer's own order of failure classes, not alphabetical
-    assert list(tu.failures[BETA].items()) == [("hallucinated_tool", 1), ("refusal", 1)]
+    # per category, in the scorer's own order of failure classes, not alphabetical
+    assert list(tu.failures[BETA]["general"].items()) == [("hallucinated_tool", 1), ("refusal", 1)]
+    assert tu.failures[ALPHA] == {"general": {"wrong_value": 1}}
+    assert [(c.model, c.variant, c.category, c.items) for c in tu.categories if c.model == ALPHA] == [
+        (ALPHA, "baseline", "general", 2), (ALPHA, "few-shot", "general", 2)]
     tiers = {t.model: t for t in tu.tiers}
     # two items cannot place a model in a tier: few-shot's 2 of 2 is [15.8%, 100%]
     assert (tiers[ALPHA].tier, tiers[ALPHA].best_variant, tiers[ALPHA].label) == (None, "few-shot",
@@ -115,6 +118,28 @@ def test_tool_tiers_need_the_whole_interval_in_range() -> None:
     assert (tiers["weak"].tier, tiers["weak"].label) == (3, "3 (incapable)")  # [0%, 11.6%]
     assert (tiers["mid"].tier, tiers["mid"].label) == (2, "2 (partial)")  # [37.4%, 75.4%]
     assert (tiers["few"].tier, tiers["few"].label) == (None, "uncertain: tier 1-2")  # [39.8%, 100%]
+
+
+def test_tool_use_rates_per_category_are_the_sections() -> None:
+    """The tab's numbers are the tool-use section's: categories weigh equally in the model's
+    rate, each category has its own row, failed calls stay out of the rates."""
+    from agents.phases.tool_use import ToolUsePhase
+    from dashboard.collect_perf import tool_use
+
+    records = [rec("r", "tool-use", f"s{k}", "m", variant="baseline", category="bfcl:simple_python",
+                   tool_passed=k < 3) for k in range(6)]
+    records += [rec("r", "tool-use", f"x{k}", "m", variant="baseline", category="bfcl:irrelevance",
+                    tool_passed=True) for k in range(2)]
+    records += [rec("r", "tool-use", "s9", "m", variant="baseline", category="bfcl:simple_python", status="error",
+                    error_class="rate_limited")]
+    tu = tool_use(records)
+    (row,) = tu.rows
+    assert (row.scored, row.passed, row.items, row.errors) == (8, 5, 8, 1)
+    assert row.rate == pytest.approx((3 / 6 + 1.0) / 2)
+    assert {c.category: (c.items, c.rate) for c in tu.categories} == {
+        "bfcl:irrelevance": (2, 1.0), "bfcl:simple_python": (6, 0.5)}
+    section = ToolUsePhase().summary_section(records)
+    assert section is not None and f"| m | baseline | all | 8 | {100 * row.rate:.1f}% |" in section
 
 
 def test_tool_tiers_follow_the_runs_configured_thresholds(tmp_path: Path) -> None:
