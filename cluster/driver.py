@@ -33,7 +33,7 @@ from cluster.collector_actor import Collector
 from cluster.interrupt import ctrl_c_sets_flag
 from cluster.limiter_actor import LimiterSpec, ensure_limiter, make_spec
 from cluster.phase_actor import CHUNK, PhaseSubagent, chunk_items, holder_id, wait_dead, worker_handle
-from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
+from cluster.ray_runtime import cluster_ip, driver_node_id, ensure_ray, node_count
 from harness.errors import ErrorClass, InputError
 from harness.logs import EventLog
 from harness.records import CallRecord, RecordKey
@@ -118,8 +118,9 @@ class RunSession:
         if not resume:
             new_id = validate_run_id(run_id) if run_id else new_run_id()
             self.store.check_new(new_id)
-        self.sim = SimHost.for_run(self.prepared)
-        self.local = LocalModelsHost.for_run(self.prepared)
+        host = cluster_ip(address)
+        self.sim = SimHost.for_run(self.prepared, host)
+        self.local = LocalModelsHost.for_run(self.prepared, host)
         self.providers: dict[str, ResolvedProvider] = {
             name: resolve_provider(name, self.prepared.config, sim_url=self.sim.url if self.sim else None,
                                    sim_limits=self.sim.limits if self.sim else None,
