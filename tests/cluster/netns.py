@@ -16,6 +16,7 @@ by name across the whole machine, whatever namespace it runs in.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import secrets
@@ -26,6 +27,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SUBNET = "10.231.0"  # exists only inside the namespaces made here
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -35,6 +37,16 @@ GCS_PORT = 6379
 NODE_PORTS = ("--node-manager-port=6380", "--object-manager-port=6381", "--metrics-export-port=6382",
               "--dashboard-agent-grpc-port=6383", "--dashboard-agent-listen-port=6384",
               "--runtime-env-agent-port=6385", "--min-worker-port=10100", "--max-worker-port=10199")
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only makes the call
+
+
+def _die_with_test() -> None:
+    """In the child, before exec: SIGKILL when the test process dies, however it dies, so a
+    killed pytest leaves no Ray node, driver or simulator running in a namespace."""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class NamespaceError(RuntimeError):
@@ -55,6 +67,11 @@ class Namespace:
 
     def command(self, args: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *args]
+
+    def popen(self, args: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start `args` in this namespace, to die with the test (`ip netns exec` execs the
+        command in its own process, which keeps the death signal)."""
+        return subprocess.Popen(self.command(args), preexec_fn=_die_with_test, **kwargs)  # noqa: PLW1509
 
     def pids(self) -> list[int]:
         return [int(pid) for pid in _ip("netns", "pids", self.name).split()]
@@ -124,8 +141,7 @@ class RayNode:
                 RAY, "start", "--block", *role, f"--node-ip-address={ns.ip}", "--num-cpus=1",
                 f"--temp-dir={temp_dir}", "--disable-usage-stats", *NODE_PORTS, *extra]
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(ns.command(args), stdout=log, stderr=subprocess.STDOUT, env=dict(env),
-                                         start_new_session=True)
+            self.proc = ns.popen(args, stdout=log, stderr=subprocess.STDOUT, env=dict(env), start_new_session=True)
 
     @property
     def address(self) -> str:
@@ -138,12 +154,12 @@ class RayNode:
         assert found, f"no node id in {log}"
         return found.group(1)
 
-    def wait_started(self, timeout_s: float = 240.0) -> float:
-        """Seconds until `ray start` said the node is up; raises with its log if it died."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout_s:
+    def wait_started(self, timeout_s: float = 240.0) -> None:
+        """Return once `ray start` said the node is up; raise with its log if it died."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
             if "Ray runtime started" in self.log.read_text(errors="replace"):
-                return time.monotonic() - start
+                return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.2)
@@ -159,3 +175,26 @@ class RayNode:
         while self.ns.pids() and time.monotonic() < deadline:  # the kernel reaps the namespace
             time.sleep(0.05)
         return self.ns.kill_all()
+
+
+def start_node(ns: Namespace, temp_dir: Path, env: Mapping[str, str], *, head: str | None = None,
+               attempts: int = 2) -> tuple[RayNode, list[float]]:
+    """A node that came up, and the seconds each attempt took. Why a second attempt: `ray
+    start` gives its raylet a fixed 30 s to register, which a machine shared with other
+    engineers' builds and Ray instances can exceed; a node that did not start is not a
+    fleetbench failure, and the second attempt's error carries both logs."""
+    took: list[float] = []
+    failures: list[str] = []
+    for attempt in range(attempts):
+        node = RayNode(ns, temp_dir.with_name(f"{temp_dir.name}{attempt or ''}"), env, head=head)
+        start = time.monotonic()
+        try:
+            node.wait_started()
+        except RuntimeError as exc:
+            node.kill()
+            took.append(time.monotonic() - start)
+            failures.append(str(exc))
+            continue
+        took.append(time.monotonic() - start)
+        return node, took
+    raise RuntimeError("\n\n".join(failures))

@@ -29,7 +29,7 @@ import pytest
 from harness.records import CallRecord
 from simulator.truth import RequestTruth
 from tests.cluster.helpers import run_records, sim_and_fleet_config, write_yaml
-from tests.cluster.netns import Namespace, RayNode, namespace_pair, node_env
+from tests.cluster.netns import Namespace, RayNode, namespace_pair, node_env, start_node
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -48,13 +48,13 @@ class TwoNodes:
     worker: RayNode
     env: dict[str, str]
     root: Path
-    startup_s: dict[str, float]
+    startup_s: dict[str, list[float]]  # per node: seconds of each `ray start` attempt
 
     def ensure_worker(self) -> None:
         """A test that needs both nodes starts the worker again if an earlier one killed it."""
         if self.worker.proc.poll() is not None:
-            self.worker = RayNode(self.worker.ns, self.root / "worker-again", self.env, head=self.head.address)
-            self.startup_s["worker-again"] = self.worker.wait_started()
+            self.worker, self.startup_s["worker again"] = start_node(
+                self.worker.ns, self.root / "worker-again", self.env, head=self.head.address)
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +63,12 @@ def two_nodes() -> Iterator[TwoNodes]:
     env = node_env(secrets.token_hex(16))
     try:
         with namespace_pair() as (head_ns, worker_ns):
-            head = RayNode(head_ns, root / "head", env)
-            nodes = TwoNodes(head, head, env, root, {"head": head.wait_started()})
+            head, head_took = start_node(head_ns, root / "head", env)
+            nodes = TwoNodes(head, head, env, root, {"head": head_took})
             try:
-                nodes.worker = RayNode(worker_ns, root / "worker", env, head=head.address)
-                nodes.startup_s["worker"] = nodes.worker.wait_started()
+                nodes.worker, nodes.startup_s["worker"] = start_node(worker_ns, root / "worker", env,
+                                                                     head=head.address)
+                print(f"\nray start, seconds per attempt: {nodes.startup_s}")
                 yield nodes
             finally:
                 for node in (nodes.worker, nodes.head):
@@ -77,12 +78,11 @@ def two_nodes() -> Iterator[TwoNodes]:
 
 
 def fleetbench_run(nodes: TwoNodes, *, repeat: int, workers: int, config: Path, runs: Path, run_id: str) -> list[str]:
-    """The driver's command line in the head's namespace: the README's `fleetbench run`, with
-    a config, an archive and a run ID of the test's own."""
-    return nodes.head.ns.command([
-        FLEETBENCH, "run", "smoke", "--phase", "baseline", "--models", "sim/a,sim/b", "--repeat", str(repeat),
-        "--plan", "full", "--workers", str(workers), "--address", nodes.head.address,
-        "--config", str(config), "--runs-dir", str(runs), "--run-id", run_id])
+    """The driver's command line, for the head's namespace: the README's `fleetbench run`,
+    with a config, an archive and a run ID of the test's own."""
+    return [FLEETBENCH, "run", "smoke", "--phase", "baseline", "--models", "sim/a,sim/b", "--repeat", str(repeat),
+            "--plan", "full", "--workers", str(workers), "--address", nodes.head.address,
+            "--config", str(config), "--runs-dir", str(runs), "--run-id", run_id]
 
 
 def node_of(record: CallRecord) -> str:
@@ -98,9 +98,13 @@ def test_the_simulator_a_run_starts_serves_both_nodes(two_nodes: TwoNodes, tmp_p
     config = sim_and_fleet_config(tmp_path, brain={"ttft_ms": 20, "itl_ms": 2, "output_tokens": 4}, concurrency=2)
     runs = tmp_path / "runs"
     command = fleetbench_run(two_nodes, repeat=2, workers=2, config=config, runs=runs, run_id="across")
-    proc = subprocess.run(command, env=two_nodes.env,
-                          capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
-    assert proc.returncode == 0, failure_report(proc.stdout + proc.stderr, two_nodes)
+    driver = two_nodes.head.ns.popen(command, env=two_nodes.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, cwd=tmp_path)
+    try:
+        output, _ = driver.communicate(timeout=600)
+    finally:
+        driver.kill()  # a no-op once it has exited
+    assert driver.returncode == 0, failure_report(output, two_nodes)
     records = run_records(runs, "across")
     assert len(records) == len({r.key for r in records}) == 3 * 2 * 2
     assert all(r.status == "ok" for r in records), [r.error_message for r in records if r.status != "ok"]
@@ -122,9 +126,8 @@ class SimServe:
 
     def __init__(self, ns: Namespace, config: Path, env: dict[str, str]) -> None:
         self.ns = ns
-        self.proc = subprocess.Popen(ns.command([FLEETBENCH, "sim", "serve", "--host", ns.ip, "--port", str(SIM_PORT),
-                                                 "--config", str(config)]),
-                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = ns.popen([FLEETBENCH, "sim", "serve", "--host", ns.ip, "--port", str(SIM_PORT),
+                              "--config", str(config)], stdout=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         assert line.startswith("SIM_URL="), line
@@ -203,8 +206,8 @@ def test_worker_node_killed_mid_run_every_key_once_and_limits_held(two_nodes: Tw
         worker_node = two_nodes.worker.node_id()[:8]
         with (tmp_path / "driver.log").open("w+") as log:
             command = fleetbench_run(two_nodes, repeat=8, workers=4, config=config, runs=runs, run_id="killed")
-            driver = subprocess.Popen(command, env=two_nodes.env, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                      cwd=tmp_path)
+            driver = two_nodes.head.ns.popen(command, env=two_nodes.env, stdout=log, stderr=subprocess.STDOUT,
+                                             text=True, cwd=tmp_path)
             try:
                 done_before_kill = wait_for_worker_answers(runs, "killed", worker_node, driver)
                 left_running = two_nodes.worker.kill()
