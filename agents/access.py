@@ -39,5 +39,9 @@ def no_access_records(items: Sequence[WorkItem], providers: Mapping[str, Resolve
 
 
 def access_notes(items: Sequence[WorkItem], providers: Mapping[str, ResolvedProvider]) -> list[str]:
-    models = sorted({item.model for item in items})
-    return [f"left out {m}: no key (${providers[m.split('/', 1)[0]].api_key_env} is not set)" for m in models]
+    """One line per missing key variable, naming every model it leaves out (a terminal
+    line per model would bury the progress)."""
+    by_env: dict[str, list[str]] = {}
+    for model in sorted({item.model for item in items}):
+        by_env.setdefault(str(providers[model.split("/", 1)[0]].api_key_env), []).append(model)
+    return [f"left out {', '.join(models)}: no key (${env} is not set)" for env, models in by_env.items()]

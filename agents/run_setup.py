@@ -6,11 +6,12 @@ model and phase is checked here; the driver only starts once this returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agents.config import FleetConfig, load_config
+from agents.load import LoadShape
 from agents.phases import DEFAULT_ORDER, Phase, PlanContext, make_phase
 from agents.plan import WorkItem, check_unique
 from agents.providers import known_provider_names
@@ -24,6 +25,9 @@ from suites import SUITES_DIR
 
 DEFAULT_SUITE = "baseline"
 DEFAULT_MODELS = ["local/smollm2-135m", "local/gemma3-270m"]
+# "quick": a few calls per phase (each phase's `quick_options`), minutes on a laptop;
+# "full": every phase's complete defaults (the seeds' plan)
+PLANS = ("quick", "full")
 CATALOGUE_PATH = SUITES_DIR / "catalogue.yaml"
 
 
@@ -41,6 +45,7 @@ class RunSpec:
     workers: int | None = None
     only_keys: list[RecordKey] | None = None  # a retry run: just these keys of its parent's plan
     stage_models: dict[str, list[str]] = field(default_factory=dict)  # the `stages` phase's candidates
+    plan: str = "full"  # one of PLANS; the CLI's default is "quick"
     # phase options (JSON-able): context_lengths, tool_mode, variants, judge settings...
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -51,7 +56,7 @@ class RunSpec:
                 "config_path": str(self.config_path.resolve()) if self.config_path else None,
                 "concurrency": self.concurrency, "workers": self.workers,
                 "only_keys": [list(k) for k in self.only_keys] if self.only_keys is not None else None,
-                "stage_models": self.stage_models, "options": self.options}
+                "stage_models": self.stage_models, "options": self.options, "plan": self.plan}
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> RunSpec:
@@ -62,7 +67,7 @@ class RunSpec:
                    concurrency=data.get("concurrency"), workers=data.get("workers"),
                    only_keys=[_as_key(k) for k in data["only_keys"]] if data.get("only_keys") is not None
                    else None, stage_models=dict(data.get("stage_models") or {}),
-                   options=dict(data.get("options") or {}))
+                   options=dict(data.get("options") or {}), plan=str(data.get("plan") or "full"))
 
 
 def _as_key(raw: list[Any]) -> RecordKey:
@@ -80,9 +85,10 @@ class PreparedRun:
     plans: dict[str, list[WorkItem]]
     catalogue: Catalogue
     warnings: list[str] = field(default_factory=list)
+    load: LoadShape | None = None
 
-    def responses_models(self, provider: str) -> frozenset[str]:
-        return self.catalogue.responses_models(provider)
+    def model_apis(self, provider: str) -> dict[str, str]:
+        return self.catalogue.model_apis(provider)
 
     @property
     def fallback_providers(self) -> set[str]:
@@ -125,6 +131,27 @@ def parse_models(texts: list[str]) -> list[ModelRef]:
     return refs
 
 
+def context_windows(models: list[ModelRef], catalogue: Catalogue) -> dict[str, int]:
+    """`provider/model` -> the catalogue's context window, for the models it knows."""
+    windows: dict[str, int] = {}
+    for model in models:
+        entry = catalogue.resolve(model.provider, model.model)
+        if entry is not None and entry.context_window:
+            windows[model.name] = entry.context_window
+    return windows
+
+
+def phase_context(phase: Phase, ctx: PlanContext, plan: str) -> PlanContext:
+    """The context `phase` plans from: in the quick plan, its quick defaults fill whatever
+    the user did not give (`--limit` and every phase flag still win)."""
+    if plan != "quick":
+        return ctx
+    quick = phase.quick_options(ctx)
+    limit = quick.pop("limit", None)
+    return replace(ctx, limit=ctx.limit if ctx.limit is not None else limit if isinstance(limit, int) else None,
+                   options={**quick, **ctx.options})
+
+
 def canonical_models(models: list[ModelRef], catalogue: Catalogue) -> tuple[list[ModelRef], list[str]]:
     """Aliases become exact IDs (`anthropic/claude-haiku` -> the current Haiku); a model the
     catalogue does not know is kept, with a warning that its cost is unknown."""
@@ -150,6 +177,8 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     repeat = spec.repeat if spec.repeat is not None else config.repeat
     if repeat < 1:
         raise InputError("--repeat", "must be at least 1")
+    if spec.plan not in PLANS:
+        raise InputError("--plan", f"expected one of {', '.join(PLANS)}, got {spec.plan!r}")
     suites = [load_suite(name) for name in (spec.suites or [DEFAULT_SUITE])]
     models = parse_models(spec.models or config.default_models or DEFAULT_MODELS)
     known = known_provider_names(config)
@@ -162,8 +191,9 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     phases = {name: make_phase(name, config) for name in dict.fromkeys(phase_names)}
     ctx = PlanContext(suites=suites, models=models, config=config, limit=spec.limit, repeat=repeat,
                       options={**spec.options, "models_explicit": bool(spec.models), "stage_models": {
-                          stage: [str(m) for m in parse_models(names)] for stage, names in spec.stage_models.items()}})
-    plans = {name: phase.plan(ctx) for name, phase in phases.items()}
+                          stage: [str(m) for m in parse_models(names)] for stage, names in spec.stage_models.items()}},
+                      context_windows=context_windows(models, catalogue))
+    plans = {name: phase.plan(phase_context(phase, ctx, spec.plan)) for name, phase in phases.items()}
     if spec.only_keys is not None:
         wanted = set(spec.only_keys)
         plans = {name: [i for i in plan if i.key in wanted] for name, plan in plans.items()}
@@ -172,4 +202,22 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     for plan in plans.values():
         check_unique(plan)
     return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans,
-                       catalogue=catalogue, warnings=warnings)
+                       catalogue=catalogue, warnings=warnings, load=load_shape(spec.options))
+
+
+def load_shape(options: dict[str, Any]) -> LoadShape | None:
+    """`--rate R [--arrivals constant|poisson] [--seed N]` as a load shape; None: closed loop."""
+    rate = options.get("rate")
+    arrivals = options.get("arrivals", "constant")
+    if arrivals not in ("constant", "poisson"):
+        raise InputError("--arrivals", f"must be constant or poisson, not {arrivals!r}")
+    if rate is None:
+        if "arrivals" in options:
+            raise InputError("--arrivals", "needs --rate")
+        return None
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
+        raise InputError("--rate", f"must be a positive number of calls per second, not {rate!r}")
+    seed = options.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError("--seed", f"must be an integer, not {seed!r}")
+    return LoadShape(rate=float(rate), arrivals=arrivals, seed=seed)

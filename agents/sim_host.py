@@ -7,6 +7,8 @@ there is no port guessing, and is stopped when the run ends.
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,12 +28,29 @@ if TYPE_CHECKING:
 DEFAULT_SIM_CONFIG = SUITES_DIR / "simulator.yaml"
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# resolved in the driver: the child, between fork and exec, makes just the system call
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM when the driver dies, however it dies
+    (its own session means a kill of the driver's process group no longer reaches it)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class ChildServer:
     """`python -m MODULE ... --port 0`, whose first stdout line is `PREFIX=url`."""
 
     def __init__(self, args: list[str], prefix: str) -> None:
-        self._proc = subprocess.Popen([sys.executable, "-m", *args, "--port", "0"], stdout=subprocess.PIPE,
-                                      text=True)
+        # its own session: a Ctrl-C at the terminal reaches the driver only, which stops this
+        # server once the run is archived, instead of the server dying under calls in flight
+        # (their failures would be recorded as the model's). preexec_fn with threads: only a
+        # prctl call runs there, resolved beforehand, as Ray does for its own daemons.
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", *args, "--port", "0"], stdout=subprocess.PIPE, text=True,
+            start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().strip()
         if not line.startswith(f"{prefix}="):

@@ -1,12 +1,20 @@
-"""Start a local Ray or join a cluster, once per driver process."""
+"""Start a local Ray or join a cluster, once per driver process.
+
+Why quiet by default: Ray's start-up warnings (the token-authentication banner...) and the
+workers' own output forwarded to the driver would bury the run's progress and results; a
+run's failures are records and events in its archive. `--verbose` (FLEETBENCH_VERBOSE)
+brings them back.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import ray
 
 from cluster.limiter_actor import NAMESPACE
+from harness.logs import verbose
 
 
 def ensure_ray(address: str | None) -> bool:
@@ -14,8 +22,11 @@ def ensure_ray(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    loud = verbose()
+    if not loud:
+        logging.getLogger("ray").setLevel(logging.ERROR)
     kwargs: dict[str, object] = {"namespace": NAMESPACE, "include_dashboard": False,
-                                 "configure_logging": False, "log_to_driver": True}
+                                 "configure_logging": False, "log_to_driver": loud}
     if address:
         ray.init(address=address, **kwargs)  # type: ignore[arg-type]
     else:

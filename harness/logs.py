@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import IO, Any
 
 import structlog
 
+# set (to "1") by `fleetbench ... --verbose`; read in every process of a run (the driver, its
+# Ray workers and its model servers inherit it): third-party start-up chatter and
+# llama.cpp's logs are shown only then
+VERBOSE_ENV = "FLEETBENCH_VERBOSE"
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
 
 def configure_process_logging() -> None:
-    """Process-wide structlog: JSON to stderr at FLEETBENCH_LOG_LEVEL (default WARNING)."""
+    """Process-wide structlog: JSON to stderr (stdout is for results) at FLEETBENCH_LOG_LEVEL
+    (default WARNING)."""
     level = getattr(logging, os.environ.get("FLEETBENCH_LOG_LEVEL", "WARNING").upper(), logging.WARNING)
     structlog.configure(
         processors=[
@@ -25,6 +36,7 @@ def configure_process_logging() -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
 
@@ -35,8 +47,11 @@ class EventLog:
     def __init__(self, path: Path, redact: Any = None) -> None:
         self._file: IO[str] = path.open("a", encoding="utf-8")
         self._redact = redact
+        # its own wrapper class: the process-wide level filter (WARNING by default) is for
+        # stderr chatter and must never drop a run's events
         self._logger = structlog.wrap_logger(
             structlog.PrintLogger(self._file),
+            wrapper_class=structlog.BoundLogger,
             processors=[
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 self._redact_processor,

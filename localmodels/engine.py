@@ -154,6 +154,9 @@ class Engine:
             return entry, 0
         from llama_cpp import Llama  # heavy native import, paid only by a process that serves
 
+        from localmodels.logs import quiet_llama_logs
+
+        quiet_llama_logs()
         t0 = time.monotonic_ns()
         path = files.model_path(spec)
         llama = Llama(model_path=str(path), n_ctx=spec.n_ctx, n_threads=spec.n_threads,

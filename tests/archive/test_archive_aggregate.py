@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from archive.aggregate import aggregate
@@ -108,9 +109,9 @@ def test_aggregate_markdown_has_the_numbers(tmp_path: Path) -> None:
     aggregate(runs)
     md = (runs / "AGGREGATE_SUMMARY.md").read_text()
     assert "## Phase `baseline`" in md
-    # calls, ok, error, skipped, success %, TTFT p50/p95, E2E p50/p95, tokens in/out, cost
-    assert "| sim/fast | 3 | 2 | 1 | 0 | 66.7 | 200.0 | 290.0 | 2000.0 | 2900.0 | 30 | 15 | 0.0400 |" in md
-    assert "| sim/slow | 1 | 1 | 0 | 0 | 100.0 | 200.0 | 200.0 | 2000.0 | 2000.0 | 0 | 0 | – |" in md
+    # calls, ok, error, skipped, success % [Wilson 95%], TTFT p50/p95, E2E p50/p95, tokens in/out, cost
+    assert "| sim/fast | 3 | 2 | 1 | 0 | 66.7 [20.8, 93.9] | 200.0 | 290.0 | 2000.0 | 2900.0 | 30 | 15 | 0.0400 |" in md
+    assert "| sim/slow | 1 | 1 | 0 | 0 | 100.0 [20.7, 100.0] | 200.0 | 200.0 | 2000.0 | 2000.0 | 0 | 0 | – |" in md
     assert "| baseline | sim/fast | timeout | 1 |" in md
     assert "20261122T071355123Z-aaaaaa: 2, 20261123T080000000Z-bbbbbb: 1" in md
     assert "| empty |" in md
@@ -144,7 +145,7 @@ def test_run_summary_sections_hook() -> None:
     assert "- status: completed" in md and "- models: sim/fast" in md and "- phases: baseline" in md
     assert seen == [2]
     assert md.index("## Phase `baseline`") < md.index("### Adherence") < md.index("## Phase `stress`")
-    assert "| sim/fast | 2 | 1 | 1 | 0 | 50.0 | 10.0 | 10.0 | 20.0 | 20.0 |" in md
+    assert "| sim/fast | 2 | 1 | 1 | 0 | 50.0 [9.5, 90.5] | 10.0 | 10.0 | 20.0 | 20.0 |" in md
     assert "| baseline | sim/fast | auth | 1 |" in md
     assert "No results recorded." in render_run_summary({"run_id": "e"}, [])
 
@@ -162,3 +163,14 @@ def test_browse(tmp_path: Path) -> None:
     assert detail.info.status == "interrupted" and detail.stats[0].model == "sim/slow"
     with pytest.raises(InputError):
         show_run(runs, "ghost")
+
+
+def test_run_summary_reports_both_ttfts_when_a_model_reasoned() -> None:
+    plain = rec("a", ttft=10, e2e=20)
+    thinking = [msgspec.structs.replace(rec(f"t{i}", model="sim/thinker", ttft=300 + i, e2e=320 + i),
+                                        first_token_ms=30.0 + i, reasoning_ms=260.0, reasoning_tokens=40)
+                for i in range(3)]
+    md = render_run_summary(manifest("r1", "2026-11-22T07:13:55.123Z"), [plain, *thinking])
+    assert "| model | TTFT p50 ms (first answer token) | first token p50 ms (any kind) |" in md
+    assert "| sim/thinker | 301.0 | 31.0 | 260.0 | 120 |" in md and "| sim/fast | 10.0 |" not in md
+    assert "first answer token" not in render_run_summary(manifest("r2", "2026-11-22T07:13:55.123Z"), [plain])

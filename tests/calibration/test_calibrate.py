@@ -14,7 +14,7 @@ from calibration.manual_store import ManualScoreLine, append_manual_score
 from calibration.schema import SURPRISES_MD
 from calibration.scores import record_score
 from calibration.settings import CalibrationSettings, EmaSettings
-from cluster.cli import app
+from cli.app import app
 from harness.records import CallRecord
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from calibration.schema import (
 )
 from calibration.settings import CalibrationSettings, EmaSettings
 from calibration.surprises import record_surprises
-from cluster.cli import app
+from cli.app import app
 from harness.errors import InputError
 from harness.records import CallRecord
 

@@ -13,7 +13,7 @@ from archive.store import RunStore
 from calibration.manual import ManualSession, label, parse_points, summarise
 from calibration.manual_store import MANUAL_SCORES_JSONL, load_manual_points
 from calibration.settings import RUBRIC_DEFAULT
-from cluster.cli import app
+from cli.app import app
 from harness.records import CallRecord
 from suites import SUITES_DIR
 

@@ -13,7 +13,7 @@ from calibration.routing import RouteRequest, route
 from calibration.schema import Rankings, RankRow
 from calibration.selection import measured_by_model, public_score, select
 from calibration.settings import SelectionSettings
-from cluster.cli import app
+from cli.app import app
 
 runner = CliRunner()
 W = {"mmlu": 0.5, "humaneval": 0.5}

@@ -26,7 +26,7 @@ def test_every_phase_on_the_local_models(ray_local: None, tmp_path: Path) -> Non
     spec = RunSpec(suites=["baseline"], phases=["long-context", "tool-use", "streaming-ttft", "stages"],
                    limit=1, options={"context_lengths": "1k,2k,9k", "variants": "baseline,few-shot",
                                      "calibrate": False})
-    result = run(spec, runs_dir=runs, progress=False)
+    result = run(spec, runs_dir=runs)
     assert result.status == "completed"
     records = run_records(runs, result.run_id)
     by_phase = {p: [r for r in records if r.phase == p] for p in {r.phase for r in records}}

@@ -43,7 +43,7 @@ def _fleet(tmp_path: Path, **extra: Any) -> Path:
 
 def _run(tmp_path: Path, spec: RunSpec) -> tuple[RunResult, list[CallRecord], str]:
     runs = tmp_path / "runs"
-    result = run(spec, runs_dir=runs, progress=False)
+    result = run(spec, runs_dir=runs)
     assert result.status == "completed"
     return result, run_records(runs, result.run_id), (result.run_dir / "summary.md").read_text()
 
@@ -223,7 +223,7 @@ def test_codex_retry_rate_limited_then_retry_run_merges(ray_local: None, tmp_pat
         monkeypatch.setenv("OPENAI_BASE_URL", sim.url + "/v1")
         monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-codex-retry-000000")
         spec = RunSpec(suites=["smoke"], phases=["codex-retry"], models=CODEX_MODELS, config_path=fleet, limit=2)
-        parent = run(spec, runs_dir=runs, progress=False)
+        parent = run(spec, runs_dir=runs)
         parent_records = run_records(runs, parent.run_id)
         failed = [r for r in parent_records if r.status == "error"]
         assert len(parent_records) == 4 and len(failed) == 2
@@ -238,10 +238,10 @@ def test_codex_retry_rate_limited_then_retry_run_merges(ray_local: None, tmp_pat
         assert "| fail |" in summary
 
         # `fleetbench retry RUN_ID --errors-only`, through the same Python calls as the CLI
-        keys = failed_keys(parent_records, errors_only=True)
+        keys = failed_keys(parent_records)
         retry_spec = RunSpec.from_manifest(json.loads((parent.run_dir / "manifest.json").read_text())["request"])
         retry_spec.only_keys = keys
-        child = run(retry_spec, runs_dir=runs, parent_run=parent.run_id, progress=False)
+        child = run(retry_spec, runs_dir=runs, parent_run=parent.run_id)
         truths = sim.truths()
     child_records = run_records(runs, child.run_id)
     assert sorted(r.key for r in child_records) == sorted(r.key for r in failed)

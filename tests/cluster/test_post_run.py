@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.run_setup import RunSpec
-from cluster.cli import app
+from cli.app import app
 from cluster.driver import run
 from tests.cluster.helpers import sim_and_fleet_config
 
@@ -22,7 +22,7 @@ def test_run_then_aggregate_calibrate_and_select(ray_local: None, tmp_path: Path
                                                    "output": {"kind": "text", "text": "ok"}})
     runs = tmp_path / "runs"
     first = run(RunSpec(suites=["smoke"], phases=["baseline", "tool-use"], models=["sim/a", "sim/b"],
-                        config_path=config, limit=2, options={"variants": "baseline"}), runs_dir=runs, progress=False)
+                        config_path=config, limit=2, options={"variants": "baseline"}), runs_dir=runs)
     assert first.status == "completed"
     weights = json.loads((runs / "routing_weights.json").read_text())
     assert weights["version"] == 1 and weights["seen_runs"] == [first.run_id]
@@ -35,7 +35,7 @@ def test_run_then_aggregate_calibrate_and_select(ray_local: None, tmp_path: Path
     assert "## Rankings" in summary and "## Routing weights" in summary and "## Model selection" in summary
 
     second = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a"], config_path=config, limit=1,
-                         options={"calibrate": False}), runs_dir=runs, progress=False)
+                         options={"calibrate": False}), runs_dir=runs)
     after = json.loads((runs / "routing_weights.json").read_text())
     assert second.run_id not in after["seen_runs"]  # told not to calibrate
     result = CliRunner().invoke(app, ["calibrate", "--runs-dir", str(runs)])

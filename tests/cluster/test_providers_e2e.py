@@ -26,7 +26,7 @@ def test_quota_exhausted_falls_back_and_records_who_answered(ray_local: None, tm
                                "faults": [{"kind": "quota", "model": "smollm2-135m-sim", "rate": 1.0}]})
     runs = tmp_path / "runs"
     result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/smollm2-135m-sim"], config_path=config),
-                 runs_dir=runs, progress=False)
+                 runs_dir=runs)
     records = run_records(runs, result.run_id)
     assert len(records) == 3
     for record in records:
@@ -44,7 +44,7 @@ def test_keys_never_reach_archive_or_logs(ray_local: None, tmp_path: Path,
     config = _fleet(tmp_path, {"api_keys": ["the-right-key-000000"],
                                "default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3}})
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a"], config_path=config), runs_dir=runs, progress=False)
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a"], config_path=config), runs_dir=runs)
     records = run_records(runs, result.run_id)
     assert records and all(r.status == "error" and r.error_class == "auth" and r.attempts == 1 for r in records)
     assert all("FLEETBENCH_SIM_API_KEY" in (r.error_message or "") for r in records)
@@ -60,7 +60,7 @@ def test_models_without_a_key_are_left_out_and_said_so(ray_local: None, tmp_path
     runs = tmp_path / "runs"
     config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3}})
     result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "anthropic/claude-haiku"], config_path=config),
-                 runs_dir=runs, progress=False)
+                 runs_dir=runs)
     assert result.status == "completed"
     records = run_records(runs, result.run_id)
     skipped = [r for r in records if r.model == "anthropic/claude-haiku-4-5"]  # alias resolved
@@ -71,7 +71,7 @@ def test_models_without_a_key_are_left_out_and_said_so(ray_local: None, tmp_path
 
 def test_default_run_uses_the_real_local_models(ray_local: None, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"]), runs_dir=runs, progress=False)
+    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"]), runs_dir=runs)
     try:
         assert session.local is not None and session.sim is None
         session.spawn("baseline")
@@ -90,7 +90,7 @@ def test_claude_runs_without_access_reports_no_access(ray_local: None, tmp_path:
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], phases=["claude-runs"]), runs_dir=runs, progress=False)
+    result = run(RunSpec(suites=["smoke"], phases=["claude-runs"]), runs_dir=runs)
     assert result.status == "completed"
     records = run_records(runs, result.run_id)
     assert len(records) == 3 * 4 and all(r.status == "skipped" for r in records)
@@ -108,7 +108,7 @@ def test_claude_runs_through_messages_api_and_agent_sdk(ray_local: None, tmp_pat
         monkeypatch.setenv("ANTHROPIC_BASE_URL", sim.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-fake-claude-runs-000000")
         runs = tmp_path / "runs"
-        result = run(RunSpec(suites=["smoke"], phases=["claude-runs"], limit=1), runs_dir=runs, progress=False)
+        result = run(RunSpec(suites=["smoke"], phases=["claude-runs"], limit=1), runs_dir=runs)
         apis = {t.api for t in sim.truths()}
     records = run_records(runs, result.run_id)
     assert {r.model for r in records} == {"anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-1",
@@ -130,7 +130,7 @@ def test_stages_phase_candidates_per_stage_and_recommendation(ray_local: None, t
     runs = tmp_path / "runs"
     spec = RunSpec(phases=["stages"], models=["sim/a"], config_path=config,
                    stage_models={"execution-plan": ["sim/fastplanner", "sim/slowplanner"]})
-    result = run(spec, runs_dir=runs, progress=False)
+    result = run(spec, runs_dir=runs)
     records = run_records(runs, result.run_id)
     assert sorted((r.variant, r.model) for r in records) == [
         ("context-summary", "sim/a"), ("execution-plan", "sim/fastplanner"),
@@ -146,8 +146,7 @@ def test_default_plan_runs_every_seed_phase(ray_local: None, tmp_path: Path,
         monkeypatch.delenv(var, raising=False)
     config = _fleet(tmp_path, {"default_brain": {"ttft_ms": 2, "itl_ms": 1, "output_tokens": 3}})
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], models=["sim/a"], config_path=config, limit=1), runs_dir=runs,
-                 progress=False)
+    result = run(RunSpec(suites=["smoke"], models=["sim/a"], config_path=config, limit=1), runs_dir=runs)
     records = run_records(runs, result.run_id)
     by_phase = {p: [r for r in records if r.phase == p] for p in {r.phase for r in records}}
     assert set(by_phase) == {"baseline", "codex-retry", "claude-runs", "long-context", "tool-use",

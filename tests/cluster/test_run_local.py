@@ -22,7 +22,7 @@ MODELS = ["sim/smollm2-135m-sim", "sim/gemma3-270m-sim"]
 
 def test_run_archives_exactly_one_record_per_key(ray_local: None, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS, repeat=2), runs_dir=runs, progress=False)
+    session = RunSession(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS, repeat=2), runs_dir=runs)
     try:
         session.spawn("baseline")
         result = session.wait()
@@ -40,7 +40,7 @@ def test_run_archives_exactly_one_record_per_key(ray_local: None, tmp_path: Path
     assert manifest["status"] == "completed" and manifest["models"] == MODELS
     assert manifest["suites"][0]["sha256"] and manifest["versions"]["ray"]
     events = [json.loads(line)["event"] for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
-    assert events[0] == "collector_started" and "phase_finished" in events and events[-1] == "run_finalized"
+    assert events[0] == "collector_started" and "phase_finished" in events and events[-1] == "run_finalized", events
     assert (result.run_dir / "summary.md").read_text().count("sim/") >= 2
     assert (runs / "AGGREGATE_SUMMARY.md").exists() and (runs / "aggregate.json").exists()
     # measured TTFT is never below the simulator's ground truth, and close to it (a busy
@@ -61,7 +61,7 @@ def test_sigkill_of_phase_subagent_still_one_record_per_key(ray_local: None, tmp
                                   concurrency=2)
     spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b", "sim/c"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
-    session = RunSession(spec, runs_dir=runs, progress=False)
+    session = RunSession(spec, runs_dir=runs)
     try:
         session.spawn("baseline")
         pid = ray.get(session.phase_actor("baseline").pid.remote())
@@ -84,9 +84,7 @@ def test_run_function_refuses_existing_run_id(ray_local: None, tmp_path: Path) -
     from harness.errors import InputError
 
     runs = tmp_path / "runs"
-    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id",
-                 progress=False)
+    result = run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id")
     assert result.status == "completed"
     with pytest.raises(InputError, match="already exists"):
-        run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id",
-            progress=False)
+        run(RunSpec(suites=["smoke"], phases=["baseline"], models=MODELS[:1], limit=1), runs_dir=runs, run_id="fixed-id")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cluster.cli import app
+from cli.app import app
 from tests.dashboard.fixture_runs import build_runs
 
 runner = CliRunner()

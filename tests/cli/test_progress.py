@@ -1,0 +1,71 @@
+"""The CLI's progress display: off a terminal at most one line per 10 s (a heartbeat after a
+minute without change) plus a final one; on a terminal a bar per phase with ok/error counts
+and an ETA. A fake clock drives it: the assertions are on its own stamps, not wall time."""
+
+from __future__ import annotations
+
+import io
+
+from cli.progress import HEARTBEAT_S, INTERVAL_S, RunProgress, duration
+
+TOTALS = {"baseline": 8, "codex-retry": 4, "long-context": 6}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _counts(done: int) -> dict[str, dict[str, int]]:
+    return {"baseline": {"ok": min(done, 7), "error": max(0, min(done, 8) - 7)},
+            "codex-retry": {"skipped": 4}, "long-context": {"ok": min(6, max(0, done - 8))}}
+
+
+def test_off_a_terminal_one_line_per_interval_a_heartbeat_and_a_final_line() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = RunProgress(stream, live=False, clock=clock)
+    progress.start(TOTALS)
+    printed_at = []
+    for step in range(100):  # an update every 0.5 s for 50 s, a record every 2 s
+        clock.now = 1000.0 + step * 0.5
+        before = stream.getvalue().count("\n")
+        progress.update(_counts(step // 4))
+        if stream.getvalue().count("\n") > before:
+            printed_at.append(clock.now - 1000.0)
+    assert printed_at == [10.0, 20.0, 30.0]  # the counts stop moving at 28 s
+    clock.now = 1000.0 + 30 + HEARTBEAT_S - 1
+    progress.update(_counts(14))
+    assert stream.getvalue().count("\n") == 3
+    clock.now = 1000.0 + 30 + HEARTBEAT_S
+    progress.update(_counts(14))  # a minute without change: one heartbeat
+    progress.note("phase x: a note prints at once")
+    clock.now += 1
+    progress.close(_counts(14))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 6
+    assert lines[0] == ("progress [10s] 9/18 (ok 5, error 0, skipped 4), eta 18s: "
+                        "baseline 5/8, codex-retry no access, long-context 0/6")
+    assert lines[3].startswith("progress [1m30s] 18/18") and lines[4] == "phase x: a note prints at once"
+    assert lines[5] == ("done [1m31s] 18/18 (ok 13, error 1, skipped 4): "
+                        "baseline 8/8 (1 error), codex-retry no access, long-context 6/6")
+
+
+def test_on_a_terminal_a_bar_per_phase_with_counts_and_eta() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = RunProgress(stream, live=True, clock=clock)
+    progress.start(TOTALS)
+    progress.update(_counts(9))
+    progress.note("warning: shown above the bars")
+    progress.close(_counts(9))
+    text = stream.getvalue()
+    for phase in TOTALS:
+        assert phase in text
+    assert "ok 7 err 1" in text and "skipped 4" in text and "eta" in text and "9/8" not in text
+    assert "warning: shown above the bars" in text
+
+
+def test_duration_reads_as_minutes_and_seconds() -> None:
+    assert (duration(9.4), duration(75.2), duration(-1), duration(INTERVAL_S)) == ("9s", "1m15s", "0s", "10s")
