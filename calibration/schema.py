@@ -70,14 +70,15 @@ class FailureRow(msgspec.Struct, kw_only=True):
 
 class SuspectItem(msgspec.Struct, kw_only=True):
     """An item every model (at least 3) failed outright (score 0: the gold answer may be
-    wrong) or passed outright (score 100: too easy to tell models apart)."""
+    wrong) or passed outright (score 100: too easy to tell models apart), over every phase
+    that asked it."""
 
-    phase: str
     item_id: str
     category: str
     source: str
     verdict: str  # "suspect gold" | "too easy"
     models: int
+    phases: list[str] = msgspec.field(default_factory=list)
 
 
 class Rankings(msgspec.Struct, kw_only=True):
