@@ -95,6 +95,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str]) -> int:
     args = _parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C even when started in the background, where the shell hands SIGINT over ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     python = guidellm_tool.ensure_guidellm(args.guidellm_venv)
     settings = Settings(seconds=args.seconds, ttft_ms=args.ttft_ms, itl_ms=args.itl_ms,
                         output_tokens=args.output_tokens, guidellm_python=python,

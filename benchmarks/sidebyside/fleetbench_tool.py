@@ -31,6 +31,7 @@ class _Record(msgspec.Struct):
     status: str
     ttft_ms: float | None = None
     error_class: str | None = None
+    request_id: str | None = None
 
 
 _decoder = msgspec.json.Decoder(_Record)
@@ -69,18 +70,21 @@ def run_env(base_url: str) -> dict[str, str]:
     return env
 
 
-def parse_results(lines: list[bytes]) -> ToolReport:
-    """Counts and TTFT percentiles from results.jsonl lines (a torn last line is dropped)."""
+def parse_results(lines: list[bytes]) -> tuple[ToolReport, dict[str, float]]:
+    """Counts and TTFT percentiles from results.jsonl lines (a torn last line is dropped),
+    and the TTFT per call by the completion id the mock sent (`request_id`)."""
     records = decode_lines(lines, _decoder, "results.jsonl")
     ok = [r for r in records if r.status == "ok"]
     ttfts = [r.ttft_ms for r in ok if r.ttft_ms is not None]
     errors = sorted({r.error_class or "unknown" for r in records if r.status == "error"})
-    return ToolReport(tool="fleetbench", completed=len(ok), failed=sum(1 for r in records if r.status == "error"),
-                      ttft_p50_ms=percentile(ttfts, 50), ttft_p95_ms=percentile(ttfts, 95),
-                      note=f"errors: {', '.join(errors)}" if errors else "")
+    by_id = {r.request_id: r.ttft_ms for r in ok if r.request_id and r.ttft_ms is not None}
+    report = ToolReport(tool="fleetbench", completed=len(ok), failed=sum(1 for r in records if r.status == "error"),
+                        ttft_p50_ms=percentile(ttfts, 50), ttft_p95_ms=percentile(ttfts, 95),
+                        note=f"errors: {', '.join(errors)}" if errors else "")
+    return report, by_id
 
 
-def read_results(runs_dir: Path) -> ToolReport:
+def read_results(runs_dir: Path) -> tuple[ToolReport, dict[str, float]]:
     """The one run under `runs_dir` (`<date>/<run_id>/results.jsonl`)."""
     found = sorted(runs_dir.glob("*/*/results.jsonl"))
     if len(found) != 1:

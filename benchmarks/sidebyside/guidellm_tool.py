@@ -89,20 +89,25 @@ def _percentile_figure(metric: dict[str, Any], key: str) -> Figure:
                   n=int(successful["count"]))
 
 
-def parse_report(document: dict[str, Any]) -> ToolReport:
-    """guidellm's JSON output (one benchmark): its own TTFT percentiles (ms) and counts."""
+def parse_report(document: dict[str, Any]) -> tuple[ToolReport, dict[str, float]]:
+    """guidellm's JSON output (one benchmark): its own TTFT percentiles (ms) and counts,
+    and its TTFT per completed request by the completion id the mock sent."""
     benchmarks = document.get("benchmarks") or []
     if len(benchmarks) != 1:
         raise ValueError(f"expected one guidellm benchmark in the report, found {len(benchmarks)}")
     metrics = benchmarks[0]["metrics"]
     totals = metrics["request_totals"]
     ttft = metrics["time_to_first_token_ms"]
-    return ToolReport(tool="guidellm", completed=int(totals["successful"]),
-                      failed=int(totals["errored"]),
-                      ttft_p50_ms=_percentile_figure(ttft, "p50"), ttft_p95_ms=_percentile_figure(ttft, "p95"),
-                      reported_rps=float(metrics["requests_per_second"]["successful"]["mean"]),
-                      note=f"{totals['incomplete']} cut off at the deadline, {totals['errored']} errored")
+    by_id = {r["response_id"]: float(r["time_to_first_token_ms"])
+             for r in (benchmarks[0].get("requests") or {}).get("successful") or []
+             if r.get("response_id") and r.get("time_to_first_token_ms") is not None}
+    report = ToolReport(tool="guidellm", completed=int(totals["successful"]),
+                        failed=int(totals["errored"]),
+                        ttft_p50_ms=_percentile_figure(ttft, "p50"), ttft_p95_ms=_percentile_figure(ttft, "p95"),
+                        reported_rps=float(metrics["requests_per_second"]["successful"]["mean"]),
+                        note=f"{totals['incomplete']} cut off at the deadline, {totals['errored']} errored")
+    return report, by_id
 
 
-def read_report(path: Path) -> ToolReport:
+def read_report(path: Path) -> tuple[ToolReport, dict[str, float]]:
     return parse_report(json.loads(path.read_text(encoding="utf-8")))

@@ -12,7 +12,10 @@ swapping in a chat-completions handler that stamps, per streamed response:
   as its access log's milliseconds);
 - `first`: when the first chunk (the first token) was handed to the socket;
 - `end`: when the last chunk (`data: [DONE]`) was handed to the socket, or the stream
-  broke off (`status` "aborted": the client hung up, as guidellm does at its deadline).
+  broke off (`status` "aborted": the client hung up, as guidellm does at its deadline);
+- `id`: the completion id in the first chunk, which both tools record per request
+  (guidellm's `response_id`, fleetbench's `request_id`), so their TTFT can be matched
+  to the mock's request by request.
 
 Times are epoch seconds from one wall-clock anchor plus `perf_counter` deltas, so they
 are monotonic within the run and comparable with the orchestrator's own clock. Usage
@@ -44,34 +47,50 @@ def _wall(perf: float | None) -> float | None:
 class _TimedStream:
     """Stands in for Sanic's stream object: the mock's generator only ever calls `write`."""
 
-    __slots__ = ("_inner", "chunks", "first")
+    __slots__ = ("_inner", "chunks", "first", "id")
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.first: float | None = None
+        self.id: str | None = None
         self.chunks = 0
 
     async def write(self, message: str) -> None:
         await self._inner.write(message)
         if self.first is None:
             self.first = time.perf_counter()
+            self.id = _completion_id(message)
         self.chunks += 1
+
+
+def _completion_id(chunk: str) -> str | None:
+    """The `"id"` of the mock's first SSE chunk (`json.dumps` spacing), by string search:
+    cheaper than decoding JSON inside the server being measured."""
+    start = chunk.find(_ID_KEY)
+    if start < 0:
+        return None
+    start += len(_ID_KEY)
+    end = chunk.find('"', start)
+    return chunk[start:end] if end > start else None
+
+
+_ID_KEY = '"id": "'
 
 
 def probed_handler(log: TextIO) -> type[ChatCompletionsHandler]:
     """The mock's chat handler, unchanged, with each streamed response timed into `log`
     (line-buffered: one write per request, and nothing lost when the server is stopped)."""
 
-    def record(arrival: float, first: float | None, status: str, chunks: int) -> None:
-        log.write(json.dumps({"arrival": _wall(arrival), "first": _wall(first),
-                              "end": _wall(time.perf_counter()), "status": status, "chunks": chunks}) + "\n")
+    def record(arrival: float, first: float | None, status: str, chunks: int, completion_id: str | None) -> None:
+        log.write(json.dumps({"arrival": _wall(arrival), "first": _wall(first), "end": _wall(time.perf_counter()),
+                              "status": status, "chunks": chunks, "id": completion_id}) + "\n")
 
     class ProbedChatCompletionsHandler(ChatCompletionsHandler):  # type: ignore[misc]
         async def handle(self, request: Any) -> Any:
             arrival = getattr(request.stream, "perft0", None) or time.perf_counter()
             response = await super().handle(request)
             if not isinstance(response, ResponseStream):
-                record(arrival, None, "ok" if response.status == 200 else f"http-{response.status}", 1)
+                record(arrival, None, "ok" if response.status == 200 else f"http-{response.status}", 1, None)
                 return response
             generate = response.streaming_fn
 
@@ -82,7 +101,7 @@ def probed_handler(log: TextIO) -> type[ChatCompletionsHandler]:
                     await generate(timed_stream)
                     status = "ok"
                 finally:
-                    record(arrival, timed_stream.first, status, timed_stream.chunks)
+                    record(arrival, timed_stream.first, status, timed_stream.chunks, timed_stream.id)
 
             response.streaming_fn = timed
             return response

@@ -34,6 +34,7 @@ class Served(msgspec.Struct, frozen=True):
     status: str
     first: float | None = None
     chunks: int = 0
+    id: str | None = None  # the completion id the mock streamed, which the tools record too
 
     @property
     def ok(self) -> bool:
@@ -127,6 +128,13 @@ def served_span_rate(records: list[Served]) -> float | None:
         return None
     span = max(r.end for r in records) - min(r.arrival for r in records)
     return len(ok) / span if span > 0 else None
+
+
+def matched_inflation_ms(records: list[Served], tool_ttft_by_id: dict[str, float]) -> list[float]:
+    """Per request, the tool's TTFT minus the mock's own, matched by completion id: the
+    inflation's own distribution, where a difference of two p50s only compares centres."""
+    return [tool_ttft_by_id[r.id] - mock for r in records
+            if r.ok and r.id is not None and r.id in tool_ttft_by_id and (mock := r.ttft_ms) is not None]
 
 
 def mock_ttfts_ms(records: list[Served]) -> list[float]:

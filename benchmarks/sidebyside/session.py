@@ -139,10 +139,11 @@ class Session:
         mock_series = mock.stop()
         served = read_served(rundir / "served.jsonl")
         try:
-            report = (guidellm_tool.read_report(rundir / "guidellm.json") if tool == "guidellm"
-                      else fleetbench_tool.read_results(rundir / "runs"))
+            report, ttft_by_id = (guidellm_tool.read_report(rundir / "guidellm.json") if tool == "guidellm"
+                                  else fleetbench_tool.read_results(rundir / "runs"))
         except (OSError, ValueError, KeyError) as exc:
             report = _empty_report(tool, f"no report ({exc}); exit {code}; see {rundir / (tool + '.log')}")
+            ttft_by_id = {}
         window = plateau(served, concurrency)
         tool_whole = tool_series[-1][1] if tool_series else None
         mock_in_run = cpu_between(mock_series, t0, t1) if mock_series else 0.0
@@ -153,7 +154,7 @@ class Session:
                                    load_before=load_before, load_after=load_after,
                                    others_busy_cores=others, cpu_meter=self.meters.kind)
         return build_row(
-            concurrency=concurrency, ideal_rps=ideal_rps, reported=report, served=served,
+            concurrency=concurrency, ideal_rps=ideal_rps, reported=report, served=served, tool_ttft_by_id=ttft_by_id,
             tool_cpu_window_s=cpu_between(tool_series, window.start, window.end) if window and tool_series else None,
             tool_cpu_whole_s=tool_whole,
             mock_cpu_window_s=cpu_between(mock_series, window.start, window.end) if window and mock_series else None,

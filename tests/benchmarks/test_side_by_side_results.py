@@ -18,11 +18,14 @@ def _fig(point: float | None) -> Figure:
 
 
 def make_row(tool: str, c: int, *, duration: float = 0.365, ttft_p50: float | None = 60.0,
-             cpu_window_s: float | None = 1.0) -> Row:
+             cpu_window_s: float | None = 1.0, matched_extra_ms: float = 0.0) -> Row:
     served = shared_queue(concurrency=c, duration=duration, jobs=c * 20)
     report = ToolReport(tool=tool, completed=len(served), failed=0, ttft_p50_ms=_fig(ttft_p50),
                         ttft_p95_ms=_fig(None if ttft_p50 is None else ttft_p50 + 10))
-    return build_row(concurrency=c, ideal_rps=c / 0.365, reported=report, served=served,
+    # every request's TTFT as the tool saw it is its p50: tool and mock are both constant
+    # (unless told to differ by `matched_extra_ms`)
+    by_id = {r.id: ttft_p50 + matched_extra_ms for r in served if r.id and ttft_p50 is not None}
+    return build_row(concurrency=c, ideal_rps=c / 0.365, reported=report, served=served, tool_ttft_by_id=by_id,
                      tool_cpu_window_s=cpu_window_s, tool_cpu_whole_s=5.0, mock_cpu_window_s=0.5,
                      conditions=CONDITIONS)
 
@@ -35,6 +38,8 @@ def test_a_row_joins_the_tool_the_mock_and_the_meters() -> None:
     assert row.mock_ttft_p50_ms.point == pytest.approx(TTFT_S * 1000, abs=1e-3)
     assert row.inflation_p50_ms == pytest.approx(60.0 - TTFT_S * 1000, abs=1e-3)
     assert row.inflation_p95_ms == pytest.approx(70.0 - TTFT_S * 1000, abs=1e-3)
+    assert row.matched_inflation_p50_ms.point == pytest.approx(60.0 - TTFT_S * 1000, abs=1e-3)
+    assert row.matched_inflation_p50_ms.n == 80
     assert row.cpu_ms_per_request == pytest.approx(1000.0 / (4 * 18))
     assert row.cpu_ms_per_request_whole == pytest.approx(5000.0 / 80)
     assert row.mock_cpu_ms_per_request == pytest.approx(500.0 / (4 * 18))
@@ -43,7 +48,8 @@ def test_a_row_joins_the_tool_the_mock_and_the_meters() -> None:
 def test_a_tool_that_failed_gives_a_row_without_figures() -> None:
     none = _fig(None)
     report = ToolReport(tool="fleetbench", completed=0, failed=0, ttft_p50_ms=none, ttft_p95_ms=none, note="x")
-    row = build_row(concurrency=16, ideal_rps=16 / 0.365, reported=report, served=[], tool_cpu_window_s=None,
+    row = build_row(concurrency=16, ideal_rps=16 / 0.365, reported=report, served=[], tool_ttft_by_id={},
+                    tool_cpu_window_s=None,
                     tool_cpu_whole_s=2.0, mock_cpu_window_s=None, conditions=CONDITIONS)
     assert row.plateau_rps is None and row.inflation_p50_ms is None and row.cpu_ms_per_request is None
     assert row.cpu_ms_per_request_whole is None  # no request completed to divide by
@@ -89,3 +95,16 @@ def test_cpu_is_judged_as_half_of_guidellms_and_missing_figures_are_not_met() ->
 
 def test_a_level_with_one_tool_only_has_no_checks() -> None:
     assert check_targets([make_row("fleetbench", 16)]) == []
+
+
+def test_inflation_is_judged_per_request_not_as_a_difference_of_p50s() -> None:
+    mock_ms = TTFT_S * 1000
+    # fleetbench's p50 sits 1 ms above the mock's, but matched request by request it adds 3 ms
+    rows = [make_row("guidellm", 16, ttft_p50=mock_ms + 2.0),
+            make_row("fleetbench", 16, ttft_p50=mock_ms + 1.0, matched_extra_ms=2.0)]
+    fb = rows[1]
+    assert fb.inflation_p50_ms == pytest.approx(1.0, abs=1e-3)
+    assert fb.matched_inflation_p50_ms.point == pytest.approx(3.0, abs=1e-3)
+    checks = check_targets(rows)
+    assert _verdicts(checks, "TTFT p50 inflation <= guidellm") == {16: False}
+    assert _verdicts(checks, "TTFT p50 inflation <= 2") == {16: False}

@@ -12,6 +12,7 @@ import heapq
 import pytest
 from sidebyside.served import (
     Served,
+    matched_inflation_ms,
     mean_in_flight,
     mock_ttfts_ms,
     parse_served,
@@ -28,9 +29,10 @@ def shared_queue(concurrency: int, duration: float, jobs: int, stagger: float = 
     free_at = [(T0 + s * stagger, s) for s in range(concurrency)]
     heapq.heapify(free_at)
     records = []
-    for _ in range(jobs):
+    for job in range(jobs):
         start, stream = heapq.heappop(free_at)
-        records.append(Served(arrival=start, first=start + TTFT_S, end=start + duration, status="ok", chunks=66))
+        records.append(Served(arrival=start, first=start + TTFT_S, end=start + duration, status="ok", chunks=66,
+                              id=f"chatcmpl-{job}"))
         heapq.heappush(free_at, (start + duration, stream))
     return records
 
@@ -130,3 +132,12 @@ def test_a_tool_that_never_opens_c_streams_is_judged_at_the_most_it_opened() -> 
     assert window is not None
     assert window.rate == pytest.approx(5 / 0.365)
     assert window.mean_in_flight == pytest.approx(5.0)
+
+
+def test_inflation_is_matched_per_request_by_completion_id() -> None:
+    records = shared_queue(concurrency=2, duration=0.4, jobs=6)
+    records.append(Served(arrival=T0, end=T0 + 0.1, status="aborted", id="chatcmpl-cut"))
+    mock_ms = TTFT_S * 1000
+    tool = {"chatcmpl-0": mock_ms + 3.0, "chatcmpl-1": mock_ms + 5.0, "chatcmpl-cut": 1.0, "elsewhere": 9.0}
+    # only served requests the tool also recorded; the aborted one and a stray id are left out
+    assert matched_inflation_ms(records, tool) == pytest.approx([3.0, 5.0], abs=1e-3)

@@ -41,15 +41,18 @@ def test_fleetbench_is_run_as_a_user_runs_it(tmp_path: Path) -> None:
     assert "RAY_ADDRESS" not in env
 
 
-def _record(status: str, ttft: float | None, error: str | None = None) -> bytes:
+def _record(status: str, ttft: float | None, error: str | None = None, request_id: str | None = None) -> bytes:
     return json.dumps({"run_id": "r", "phase": "baseline", "item_id": "i", "model": "openai/mock-llm",
-                       "status": status, "ttft_ms": ttft, "error_class": error, "attempts": 1}).encode()
+                       "status": status, "ttft_ms": ttft, "error_class": error, "attempts": 1,
+                       "request_id": request_id}).encode()
 
 
 def test_fleetbench_results_give_counts_and_its_ttft_percentiles() -> None:
-    lines = [_record("ok", float(v)) for v in range(50, 150)]
-    lines += [_record("error", None, "provider_timeout"), _record("ok", None), b'{"run_id": "r", "sta']
-    report = fleetbench_tool.parse_results(lines)
+    lines = [_record("ok", float(v), request_id=f"chatcmpl-{v}") for v in range(50, 150)]
+    lines += [_record("error", None, "provider_timeout", "chatcmpl-x"), _record("ok", None),
+              b'{"run_id": "r", "sta']
+    report, by_id = fleetbench_tool.parse_results(lines)
+    assert len(by_id) == 100 and by_id["chatcmpl-60"] == 60.0 and "chatcmpl-x" not in by_id
     assert report.completed == 101 and report.failed == 1
     assert report.ttft_p50_ms.point == pytest.approx(99.5) and report.ttft_p50_ms.n == 100
     assert report.ttft_p95_ms.point == pytest.approx(50 + 0.95 * 99)
@@ -62,7 +65,7 @@ def test_fleetbench_results_are_found_in_the_archive_layout(tmp_path: Path) -> N
     run = tmp_path / "2026-12-01" / "20261201T000000Z-abcdef"
     run.mkdir(parents=True)
     (run / "results.jsonl").write_bytes(_record("ok", 55.0) + b"\n")
-    assert fleetbench_tool.read_results(tmp_path).completed == 1
+    assert fleetbench_tool.read_results(tmp_path)[0].completed == 1
     (tmp_path / "2026-12-01" / "other").mkdir()
     (tmp_path / "2026-12-01" / "other" / "results.jsonl").write_bytes(b"")
     with pytest.raises(ValueError, match="found 2"):
@@ -100,16 +103,20 @@ def guidellm_document(ci: dict[str, Any] | None) -> dict[str, Any]:
     metrics = {"request_totals": {"successful": 48, "errored": 1, "incomplete": 4, "total": 53},
                "time_to_first_token_ms": {"successful": _stat(48, 55.3, 74.5, ci)},
                "requests_per_second": {"successful": {"mean": 9.6}}}
-    return {"benchmarks": [{"metrics": metrics}]}
+    requests = {"successful": [{"response_id": "chatcmpl-a", "time_to_first_token_ms": 55.0},
+                               {"response_id": "chatcmpl-b", "time_to_first_token_ms": None}]}
+    return {"benchmarks": [{"metrics": metrics, "requests": requests}]}
 
 
 def test_guidellm_report_gives_its_own_percentiles_and_counts() -> None:
-    report = guidellm_tool.parse_report(guidellm_document({"p50": {"lower": 54.4, "upper": 56.3}, "p95": None}))
+    report, by_id = guidellm_tool.parse_report(
+        guidellm_document({"p50": {"lower": 54.4, "upper": 56.3}, "p95": None}))
+    assert by_id == {"chatcmpl-a": 55.0}
     assert report.completed == 48 and report.failed == 1
     assert report.ttft_p50_ms.point == 55.3 and report.ttft_p50_ms.lo == 54.4 and report.ttft_p50_ms.n == 48
     assert report.ttft_p95_ms.point == 74.5 and report.ttft_p95_ms.hi is None
     assert report.reported_rps == 9.6 and "4 cut off" in report.note
-    assert guidellm_tool.parse_report(guidellm_document(None)).ttft_p50_ms.lo is None
+    assert guidellm_tool.parse_report(guidellm_document(None))[0].ttft_p50_ms.lo is None
     with pytest.raises(ValueError, match="found 0"):
         guidellm_tool.parse_report({"benchmarks": []})
 
