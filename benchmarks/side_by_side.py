@@ -79,10 +79,11 @@ def _commit() -> str:
 
 def _row_line(row: Row) -> str:
     plateau = row.plateau_rps.point if row.plateau_rps else None
+    inflation = row.matched_inflation_p50_ms.point
     return (f"c={row.concurrency} {row.tool}: {row.reported.completed} completed ({row.mock_served} served, "
             f"{row.mock_aborted} aborted), plateau {plateau or 0:.1f} req/s "
-            f"({(plateau or 0) / row.ideal_rps:.2f} of ideal), TTFT p50 inflation "
-            f"{row.inflation_p50_ms if row.inflation_p50_ms is not None else float('nan'):+.1f} ms, "
+            f"({(plateau or 0) / row.ideal_rps:.2f} of ideal), TTFT inflation p50 per request "
+            f"{inflation if inflation is not None else float('nan'):+.1f} ms, "
             f"CPU {row.cpu_ms_per_request or float('nan'):.1f} ms/req; {row.conditions.wall_s:.0f} s, "
             f"exit {row.conditions.exit_code}{' (interrupted)' if row.conditions.interrupted else ''}"
             f"{'; ' + row.reported.note if row.reported.note else ''}")

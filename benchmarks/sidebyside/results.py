@@ -154,7 +154,7 @@ def _figure(fig: Figure | None, spec: str = ".1f") -> str:
 def table_lines(rows: list[Row]) -> list[str]:
     """The table as Markdown: a terminal shows it well enough and the README takes it as is."""
     head = ("| c | tool | completed (tool / mock) | req/s overall (of ideal) | plateau req/s, mock-counted "
-            "(of ideal) [n, s] | TTFT p50 tool / mock (inflation) ms | TTFT p95 tool / mock (inflation) ms "
+            "(of ideal) [n, window, mean open at the mock] | TTFT p50 tool / mock (inflation) ms | TTFT p95 tool / mock (inflation) ms "
             "| per-request inflation p50 / p95 ms [n matched] | client CPU ms/req at plateau (whole run) "
             "| mock CPU ms/req | others' busy cores |")
     lines = [head, "|" + "---|" * 11]
@@ -162,7 +162,7 @@ def table_lines(rows: list[Row]) -> list[str]:
         plateau_text = "-"
         if r.plateau_rps is not None:
             plateau_text = (f"{_num(r.plateau_rps.point)} ({_num(r.plateau_of_ideal, '.2f')}) "
-                            f"[{r.plateau_rps.n}, {_num(r.plateau_s, '.1f')}]")
+                            f"[{r.plateau_rps.n}, {_num(r.plateau_s, '.1f')} s, {_num(r.plateau_in_flight)} open]")
         lines.append(
             f"| {r.concurrency} | {r.tool} | {r.reported.completed} / {r.mock_served} "
             f"| {_num(r.achieved_rps)} ({_num(r.achieved_of_ideal, '.2f')}) | {plateau_text} "
