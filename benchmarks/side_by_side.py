@@ -54,6 +54,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--itl-ms", type=float, default=5.0)
     parser.add_argument("--output-tokens", type=int, default=64)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, archives)")
+    parser.add_argument("--render", type=Path, default=None,
+                        help="print the table and checks of a JSON written earlier, run nothing")
     args = parser.parse_args(argv)
     try:
         args.levels = [int(c) for c in args.concurrency.split(",")]
@@ -93,8 +95,26 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def render(path: Path) -> int:
+    """Table and checks again from a JSON this script wrote (for the README, say)."""
+    try:
+        document = msgspec.json.decode(path.read_bytes())
+        rows = msgspec.convert(document["rows"], list[Row])
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError) as exc:
+        print(f"{path}: not a side-by-side JSON ({exc})", file=sys.stderr)
+        return 2
+    print(f"run {document.get('started')} at {document.get('commit')}; load before {document.get('load_before')}, "
+          f"after {document.get('load_after')}; CPU meter: {document.get('cpu_meter')}")
+    print("\n".join(table_lines(rows)))
+    print()
+    print("\n".join(check_lines(check_targets(rows))))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _parse_args(argv)
+    if args.render is not None:
+        return render(args.render)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C even when started in the background, where the shell hands SIGINT over ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -107,6 +127,7 @@ def main(argv: list[str]) -> int:
     sampler, registry = Sampler(), Registry()
     rows: list[Row] = []
     started = datetime.datetime.now(datetime.UTC)
+    commit = _commit()  # the code this run loads now, not whatever the tree holds by its end
     load_start = os.getloadavg()
     print(f"side by side: mock ttft {args.ttft_ms:g} ms, itl {args.itl_ms:g} ms, {args.output_tokens} tokens "
           f"(ideal {settings.ideal_request_s:.3f} s per request); {os.cpu_count()} cores; "
@@ -140,7 +161,7 @@ def main(argv: list[str]) -> int:
     print("\n".join(check_lines(checks)))
     print(f"\nload (1/5/15 min) before {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, "
           f"after {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; CPU meter: {meters.kind}")
-    document = {"started": started.isoformat(), "commit": _commit(), "guidellm": guidellm_tool.GUIDELLM_VERSION,
+    document = {"started": started.isoformat(), "commit": commit, "guidellm": guidellm_tool.GUIDELLM_VERSION,
                 "cores": os.cpu_count(), "cpu_meter": meters.kind, "load_before": load_start,
                 "load_after": load_end, "interrupted": interrupted,
                 "settings": {"seconds": args.seconds, "ttft_ms": args.ttft_ms, "itl_ms": args.itl_ms,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from sidebyside.figures import Figure
 from sidebyside.results import Check, Row, RunConditions, build_row, check_lines, check_targets, table_lines
@@ -108,3 +109,11 @@ def test_inflation_is_judged_per_request_not_as_a_difference_of_p50s() -> None:
     checks = check_targets(rows)
     assert _verdicts(checks, "TTFT p50 inflation <= guidellm") == {16: False}
     assert _verdicts(checks, "TTFT p50 inflation <= 2") == {16: False}
+
+
+def test_rows_come_back_from_the_json_the_script_writes() -> None:
+    rows = [make_row("guidellm", 4), make_row("fleetbench", 4, matched_extra_ms=1.0)]
+    document = msgspec.json.decode(msgspec.json.encode({"rows": rows, "checks": check_targets(rows)}))
+    again = msgspec.convert(document["rows"], list[Row])
+    assert again == rows
+    assert table_lines(again) == table_lines(rows)
