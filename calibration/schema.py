@@ -191,7 +191,7 @@ class ProductionJudgeRow(msgspec.Struct, kw_only=True):
 
 
 class ModelRun(msgspec.Struct, kw_only=True):
-    """One combination of a sweep, as seed 002's `model_runs[]`."""
+    """One combination of a sweep, as the model lab's `model_runs[]`."""
 
     generation_model: str
     judge_model: str
