@@ -13,6 +13,7 @@ from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from agents.phases.stages import StagesPhase
 from agents.phases.streaming_ttft import StreamingTTFTPhase
 from agents.phases.tool_use import ToolUsePhase
+from archive.section_state import SectionFactory
 from archive.summary_md import SectionHook
 from harness.errors import InputError
 
@@ -24,14 +25,14 @@ PHASES: dict[str, type[Phase]] = {
     StagesPhase.name: StagesPhase,
     LongContextPhase.name: LongContextPhase,
     StreamingTTFTPhase.name: StreamingTTFTPhase,
-    CalibrationPhase.name: CalibrationPhase,  # seed 001's rubric-scored coding tasks
-    # the model lab (seed 002): run by `fleetbench sweep`; judge-bench needs a source run
+    CalibrationPhase.name: CalibrationPhase,  # the rubric-scored coding tasks
+    # the model lab: run by `fleetbench sweep`; judge-bench needs a source run
     GenerationPhase.name: GenerationPhase,
     JudgeBenchPhase.name: JudgeBenchPhase,
     JudgeProductionPhase.name: JudgeProductionPhase,
 }
 
-# with no --phase: the seed's order of priority (baseline, 2A, 2B, 3C, 4D, 5E)
+# with no --phase: the phases in the order a team takes them (baseline first)
 DEFAULT_ORDER: list[str] = ["baseline", "codex-retry", "claude-runs", "long-context", "tool-use", "streaming-ttft"]
 
 
@@ -51,4 +52,10 @@ def section_hooks(config: FleetConfig | None = None) -> dict[str, SectionHook]:
     return {name: make_phase(name, config).summary_section for name in PHASES}
 
 
-__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase", "section_hooks"]
+def section_states(config: FleetConfig | None = None) -> dict[str, SectionFactory]:
+    """Every registered phase's section-state factory (fresh with None, restored from
+    builtins otherwise): what the aggregate folds, caches per lineage and merges."""
+    return {name: make_phase(name, config).section_state for name in PHASES}
+
+
+__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase", "section_hooks", "section_states"]
