@@ -87,26 +87,27 @@ class RunProgress:
                                       detail=f"ok {c.get('ok', 0)} err {c.get('error', 0)}{skipped}")
             return
         now = self._clock()
-        line = self.line(counts, now)
-        body = line.split("] ", 1)[-1]  # what changed, without the clock
-        due = now - self._last_print >= (self._interval_s if body != self._last_line else HEARTBEAT_S)
-        if due:
-            self._print(line)
-            self._last_line, self._last_print = body, now
+        moved = self._phases(counts) != self._last_line
+        if now - self._last_print >= (self._interval_s if moved else HEARTBEAT_S):
+            self._print(self.line(counts, now))
+            self._last_line, self._last_print = self._phases(counts), now
 
-    def line(self, counts: Counts, now: float) -> str:
-        """One plain progress line: overall counts, elapsed, an ETA, then each phase."""
+    def _phases(self, counts: Counts) -> str:
+        return ", ".join(_phase_part(p, n, counts.get(p, {})) for p, n in self._totals.items())
+
+    def line(self, counts: Counts, now: float, *, final: bool = False) -> str:
+        """One plain progress line: overall counts, elapsed, an ETA (not in the final line),
+        then each phase."""
         elapsed = now - self._started
         total = sum(self._totals.values())
         sums = {k: sum(c.get(k, 0) for c in counts.values()) for k in ("ok", "error", "skipped")}
         done = sum(sums.values())
         called = sums["ok"] + sums["error"]
         left = total - done
-        eta = f", eta {duration(elapsed * left / called)}" if called and left > 0 else ""
+        eta = f", eta {duration(elapsed * left / called)}" if called and left > 0 and not final else ""
         skipped = f", skipped {sums['skipped']}" if sums["skipped"] else ""
-        phases = ", ".join(_phase_part(p, n, counts.get(p, {})) for p, n in self._totals.items())
-        return (f"progress [{duration(elapsed)}] {done}/{total} (ok {sums['ok']}, error {sums['error']}"
-                f"{skipped}){eta}: {phases}")
+        return (f"{'done' if final else 'progress'} [{duration(elapsed)}] {done}/{total} (ok {sums['ok']}, "
+                f"error {sums['error']}{skipped}){eta}: {self._phases(counts)}")
 
     def note(self, message: str) -> None:
         if self._progress is not None:
@@ -120,7 +121,7 @@ class RunProgress:
             self._progress.stop()
             self._progress = None
             return
-        self._print(self.line(counts, self._clock()).replace("progress [", "done [", 1))
+        self._print(self.line(counts, self._clock(), final=True))
 
     def _print(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
