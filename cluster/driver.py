@@ -199,7 +199,7 @@ class RunSession:
         if interrupted.is_set():
             status = "interrupted"
             self._stop_subagents()
-            self.progress.note(f"interrupted: subagents stopped; resume with `fleetbench run --resume {self.run_id}`")
+            self.progress.note(f"interrupted: subagents stopped; run {self.run_id} can be resumed")
         return self._finish(status)
 
     def _stop_subagents(self) -> None:
