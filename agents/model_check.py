@@ -12,28 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from agents.config import FleetConfig
-from agents.providers import (
-    LOCAL_PROVIDER,
-    SIM_PROVIDER,
-    ResolvedProvider,
-    known_provider_names,
-    resolve_provider,
-)
+from agents.providers import SIM_PROVIDER, ResolvedProvider, known_provider_names, resolve_provider
 from harness.catalogue import Catalogue
 from harness.errors import InputError, ProviderCallError
 from harness.model_ref import ModelRef
+from harness.providers.registry import api_spec, capabilities_of
 from harness.redact import default_redactor, register_secrets
 from harness.seam import CallRequest, Message
 from harness.timing import CallClock
 
 Status = Literal["ok", "no_key", "not_listed", "unreachable"]
-SERVER_PROVIDERS = frozenset({SIM_PROVIDER, LOCAL_PROVIDER})  # their servers are started by a run
 MAX_DETAIL = 300
 # a listed ID matches a catalogue name exactly, or as a dated snapshot (Anthropic lists
 # `claude-haiku-4-5-20251001` for the alias `claude-haiku-4-5`) or Ollama's implicit tag
@@ -86,7 +80,7 @@ def select_targets(catalogue: Catalogue, config: FleetConfig, provider: str | No
     targets = [_target(catalogue, known, text) for text in models]
     if not targets:
         targets = [Target(e.provider, e.id, tuple(e.aliases)) for e in catalogue.models
-                   if (provider is None and e.provider not in SERVER_PROVIDERS) or e.provider == provider]
+                   if (provider is None and not capabilities_of(e.provider).local) or e.provider == provider]
     elif provider is not None:
         targets = [t for t in targets if t.provider == provider]
     return list(dict.fromkeys(targets))
@@ -129,52 +123,14 @@ def _failure(target: Target, key: str, method: str, error_class: str, text: str)
 
 # -- listing, one provider at a time (each with its official client, no retries) ---------
 
-async def _list_via_sdk(provider: ResolvedProvider, timeout: float) -> list[str]:
-    """OpenAI-compatible and Anthropic alike: both official SDKs page `models.list()`."""
-    import anthropic
-    import openai
-
-    client: openai.AsyncOpenAI | anthropic.AsyncAnthropic
-    if provider.api == "messages":
-        client = anthropic.AsyncAnthropic(base_url=provider.base_url, api_key=provider.api_key(),
-                                          max_retries=0, timeout=timeout)
-    else:
-        client = openai.AsyncOpenAI(base_url=provider.base_url, api_key=provider.api_key() or "none",
-                                    max_retries=0, timeout=timeout)
-    try:
-        return [m.id async for m in client.models.list()]
-    finally:
-        await client.close()
-
-
-async def _list_ollama(provider: ResolvedProvider, timeout: float) -> list[str]:
-    import ollama
-
-    from harness.providers.ollama_chat import resolve_host
-
-    client = ollama.AsyncClient(host=resolve_host(provider.base_url), timeout=timeout)
-    try:
-        response = await client.list()
-        return [m.model for m in response.models if m.model]
-    finally:
-        await client.close()  # type: ignore[no-untyped-call]
-
-
-Lister = Callable[[ResolvedProvider, float], Awaitable[list[str]]]
-LISTERS: dict[str, tuple[str, Lister]] = {
-    "chat": ("models.list", _list_via_sdk),
-    "responses": ("models.list", _list_via_sdk),
-    "messages": ("models.list", _list_via_sdk),
-    "ollama": ("ollama list", _list_ollama),
-}
-
-
 async def _check_listed(provider: ResolvedProvider, targets: Sequence[Target], timeout: float
                         ) -> list[ModelCheck]:
     key = _key_text(provider)
-    method, lister = LISTERS[provider.api]
+    spec = api_spec(provider.api)
+    method, lister = spec.lister_name, spec.list_models
+    assert lister is not None
     try:
-        listed = await asyncio.wait_for(lister(provider, timeout), timeout)
+        listed = await asyncio.wait_for(lister(provider.base_url, provider.api_key(), timeout), timeout)
     except TimeoutError:
         return [_failure(t, key, method, "timeout", f"no answer within {timeout:g} s") for t in targets]
     except Exception as exc:  # noqa: BLE001 - a report: any failure becomes that provider's outcome
@@ -214,7 +170,7 @@ async def _check_provider(name: str, targets: Sequence[Target], config: FleetCon
                           ) -> list[ModelCheck]:
     try:
         provider = resolve_provider(name, config, sim_url=sim_url, local_url=local_url,
-                                    responses_models=catalogue.responses_models(name))
+                                    model_apis=catalogue.model_apis(name))
     except InputError as exc:  # e.g. a self-hosted preset without its base URL variable
         return [_failure(t, "?", "", "no endpoint", str(exc)) for t in targets]
     if provider.key_value:
@@ -222,7 +178,7 @@ async def _check_provider(name: str, targets: Sequence[Target], config: FleetCon
     if not provider.has_access():
         return [ModelCheck(t.provider, t.model, _key_text(provider), "no_key", "",
                            "", f"${provider.api_key_env} not set") for t in targets]
-    if provider.api in LISTERS:
+    if api_spec(provider.api).list_models is not None:
         return await _check_listed(provider, targets, timeout)
     return await _check_by_call(provider, targets, timeout)
 

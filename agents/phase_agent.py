@@ -8,24 +8,30 @@ it is given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 import msgspec
 import structlog
 
+from agents.load import LoadShape
 from agents.phases.base import Phase
 from agents.plan import WorkItem
 from agents.providers import ApiKind, ResolvedProvider
 from agents.sinks import RecordSink
-from harness.call import CallOutcome, execute_call
+from harness.call import CallOutcome
 from harness.catalogue import Catalogue, CatalogueEntry, cost_usd
 from harness.errors import ErrorClass
+from harness.fallback import FallbackTarget, call_with_fallback
 from harness.filler import cl100k_counter
 from harness.limits import Limiter
+from harness.loop_watch import LoopWatch
 from harness.records import CallRecord
+from harness.redact import default_redactor
 from harness.retry import RetryPolicy
 from harness.seam import ProviderAPI, ProviderResponse
+from harness.timing import copy_timing, percentile
 
 log = structlog.get_logger("fleetbench.phase")
 
@@ -36,6 +42,12 @@ class PhaseReport(msgspec.Struct, kw_only=True):
     ok: int = 0
     error: int = 0
     skipped: int = 0
+    # the client's own health: event-loop lag, and (open loop) how late sends left
+    loop_lag_p95_ms: float | None = None
+    loop_lag_max_ms: float | None = None
+    schedule_lag_p95_ms: float | None = None  # due -> on the wire (our limiter's waits included)
+    dispatch_lag_p95_ms: float | None = None  # due -> the call began (the client's own lateness)
+    offered_rate: float | None = None
 
     def count(self, record: CallRecord) -> None:
         if record.status == "ok":
@@ -50,13 +62,11 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
                       started_at: float, extra: dict[str, object],
                       cost_usd: float | None) -> CallRecord:
     response = outcome.response
-    return CallRecord(
+    record = CallRecord(
         run_id=run_id, phase=item.phase, item_id=item.item_id, model=item.model,
         variant=item.variant, repeat=item.repeat, category=item.category, status="ok" if outcome.status == "ok" else "error",
         error_class=outcome.error_class, error_message=outcome.error_message,
-        attempts=outcome.attempts, ttfb_ms=outcome.ttfb_ms, ttft_ms=outcome.ttft_ms,
-        e2e_ms=outcome.e2e_ms, itl_p50_ms=outcome.itl_p50_ms, itl_p95_ms=outcome.itl_p95_ms,
-        client_overhead_ms=outcome.client_overhead_ms,
+        attempts=outcome.attempts,
         input_tokens=response.input_tokens if response else None,
         output_tokens=response.output_tokens if response else None,
         reasoning_tokens=response.reasoning_tokens if response else None,
@@ -65,6 +75,13 @@ def outcome_to_record(item: WorkItem, outcome: CallOutcome, *, run_id: str, work
         request_id=response.request_id if response else None,
         started_at=started_at, worker=worker, attempt_log=outcome.attempt_log, extra=extra,
     )
+    copy_timing(outcome, record)
+    return record
+
+
+def warm_targets(items: Iterable[WorkItem]) -> list[tuple[str, str]]:
+    """The (provider, model id) pairs these items call: what to build and warm up first."""
+    return list(dict.fromkeys((item.model_ref.provider, item.request.model) for item in items))
 
 
 def fill_missing_usage(item: WorkItem, response: ProviderResponse) -> None:
@@ -82,15 +99,18 @@ class PhaseAgent:
     """Runs `items` with at most `concurrency` calls in flight; every call goes through its
     provider's limiter; records are emitted in small acked batches."""
 
-    def __init__(self, phase: Phase, run_id: str, items: Sequence[WorkItem],
+    def __init__(self, phase: Phase, run_id: str, items: Sequence[WorkItem] | AsyncIterable[WorkItem],
                  providers: Mapping[str, ResolvedProvider],
                  limiter_for: Callable[[ResolvedProvider], Limiter], policy: RetryPolicy,
                  sink: RecordSink, *, concurrency: int, worker: str, holder: str,
-                 catalogue: Catalogue | None = None,
+                 catalogue: Catalogue | None = None, warm: Sequence[tuple[str, str]] = (),
+                 load: LoadShape | None = None,
                  flush_interval_s: float = 0.2, flush_size: int = 32) -> None:
         self.phase = phase
         self.run_id = run_id
-        self.items = list(items)
+        self.items = items if isinstance(items, AsyncIterable) else list(items)
+        self.warm = list(warm)
+        self.load = load
         self.providers = providers
         self.limiter_for = limiter_for
         self.policy = policy
@@ -121,43 +141,136 @@ class PhaseAgent:
         return self._apis[key], self._limiters[provider_name]
 
     async def run(self) -> PhaseReport:
-        for item in self.items:  # adapters and warm-ups before the first timed call
-            await self._api(item.model_ref.provider, item.request.model)
-        gate = asyncio.Semaphore(self.concurrency)
+        """Adapters and warm-ups first, then the items: `concurrency` workers pulling from a
+        bounded queue (closed loop), or sends on the load shape's schedule (open loop). Items
+        are streamed, never all turned into coroutines at once."""
+        for provider, model_id in self._warm_targets():
+            await self._api(provider, model_id)
         flusher = asyncio.create_task(self._flush_loop())
+        watch = LoopWatch()
+        watch.start()
         try:
-            async def one(item: WorkItem) -> None:
-                async with gate:
-                    record = await self._call(item)
-                self._pending.append(record)
-                if len(self._pending) >= self.flush_size:
-                    self._wake.set()
-
-            await asyncio.gather(*(one(item) for item in self.items))
+            if self.load is not None and self.load.open_loop:
+                await self._open_loop(self.load)
+            else:
+                await self._closed_loop()
         finally:
+            await watch.stop()
+            self.report.loop_lag_p95_ms = watch.p95_ms()
+            self.report.loop_lag_max_ms = watch.worst_ms
             self._closing = True
             self._wake.set()
             await flusher  # drains every pending record; never cancelled mid-emit
             for api_client in self._apis.values():
                 await api_client.aclose()
+            for limiter in self._limiters.values():  # hand the allowance back at once, not by TTL
+                close = getattr(limiter, "aclose", None)
+                if close is not None:
+                    await close()
         return self.report
+
+    def _warm_targets(self) -> list[tuple[str, str]]:
+        if self.warm:
+            return list(dict.fromkeys(self.warm))
+        if isinstance(self.items, list):
+            return list(dict.fromkeys(warm_targets(self.items)))
+        return []
+
+    async def _items(self) -> AsyncIterator[WorkItem]:
+        if isinstance(self.items, list):
+            for item in self.items:
+                yield item
+        else:
+            async for item in self.items:
+                yield item
+
+    def _done(self, record: CallRecord) -> None:
+        self._pending.append(record)
+        if len(self._pending) >= self.flush_size:
+            self._wake.set()
+
+    async def _closed_loop(self) -> None:
+        queue: asyncio.Queue[WorkItem | None] = asyncio.Queue(maxsize=2 * self.concurrency)
+
+        async def feed() -> None:
+            async for item in self._items():
+                await queue.put(item)
+            for _ in range(self.concurrency):
+                await queue.put(None)
+
+        async def work() -> None:
+            while (item := await queue.get()) is not None:
+                self._done(await self._call(item))
+
+        feeder = asyncio.create_task(feed())
+        try:
+            await asyncio.gather(*(work() for _ in range(self.concurrency)))
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
+
+    async def _open_loop(self, load: LoadShape) -> None:
+        """Send each item at its scheduled moment; `concurrency` still caps calls in flight
+        (a send held back by it, or by the limiter, shows as schedule lag, never hidden)."""
+        gate = asyncio.Semaphore(self.concurrency)
+        loop = asyncio.get_running_loop()
+        tasks: set[asyncio.Task[None]] = set()
+        lags: list[float] = []
+        dispatch: list[float] = []
+        start = loop.time() + 0.01
+        self.report.offered_rate = load.rate
+
+        async def one(item: WorkItem, due_ns: int) -> None:
+            dispatch.append(max(0.0, (time.monotonic_ns() - due_ns) / 1e6))
+            try:
+                record = await self._call(item, scheduled_ns=due_ns)
+            finally:
+                gate.release()
+            if record.schedule_lag_ms is not None:
+                lags.append(record.schedule_lag_ms)
+            self._done(record)
+
+        offsets = load.offsets()
+        async for item in self._items():
+            at = start + next(offsets)
+            due_ns = time.monotonic_ns() + int((at - loop.time()) * 1e9)
+            delay = at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await gate.acquire()
+            task = asyncio.create_task(one(item, due_ns))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
+        self.report.schedule_lag_p95_ms = percentile(lags, 95)
+        self.report.dispatch_lag_p95_ms = percentile(dispatch, 95)
 
     def _entry(self, provider: str, model_id: str) -> CatalogueEntry | None:
         return self.catalogue.resolve(provider, model_id) if self.catalogue else None
 
-    async def _call(self, item: WorkItem) -> CallRecord:
+    async def _call(self, item: WorkItem, scheduled_ns: int | None = None) -> CallRecord:
         started_at = time.time()
         ref = item.model_ref
         api, limiter = await self._api(ref.provider, item.request.model)
-        outcome = await execute_call(api, item.request, limiter, self.policy, holder=self.holder)
         entry = self._entry(ref.provider, ref.model)
-        answered_by = item.model
-        if outcome.error_class == ErrorClass.QUOTA_EXHAUSTED and entry is not None and self.catalogue:
-            outcome, answered_by, entry = await self._fall_back(item, outcome, entry)
+        tried: dict[str, CatalogueEntry] = {}
+        chain = self._fallbacks(item, entry, tried) if entry is not None else ()
+        outcome, answered_by = await call_with_fallback((api, item.request, limiter, item.model), chain,
+                                                        self.policy, self.holder)
+        entry = tried.get(answered_by, entry)
         response = outcome.response
         if response is not None and (response.input_tokens is None or response.output_tokens is None):
             fill_missing_usage(item, response)
-        extra = self.phase.score(item, response) if response else {}
+        extra: dict[str, object] = {}
+        scorer_error: str | None = None
+        if response is not None:
+            try:
+                extra = self.phase.score(item, response)
+            except Exception as exc:  # noqa: BLE001 - one bad scorer must not take the phase down
+                scorer_error = f"{type(exc).__name__}: {exc}"
+                log.warning("scorer_error", key=item.key, error=scorer_error)
         cost = response.cost_usd if response is not None and response.cost_usd is not None else (
             cost_usd(entry, response.input_tokens, response.output_tokens, response.reasoning_tokens)
             if response is not None else None)
@@ -167,28 +280,27 @@ class PhaseAgent:
                                    started_at=started_at, extra=extra, cost_usd=cost)
         if response is not None:
             record.answered_by = answered_by
+        if scorer_error is not None:  # the answer is kept; the failure is ours, never the model's
+            record.status = "error"
+            record.error_class = ErrorClass.SCORER_ERROR
+            record.error_message = default_redactor().redact(f"scoring failed: {scorer_error}")
+        if scheduled_ns is not None and outcome.origin_ns is not None:
+            record.schedule_lag_ms = (outcome.origin_ns - scheduled_ns) / 1e6
         log.debug("call_done", key=item.key, status=record.status, error_class=record.error_class)
         return record
 
-    async def _fall_back(self, item: WorkItem, outcome: CallOutcome, entry: CatalogueEntry
-                         ) -> tuple[CallOutcome, str, CatalogueEntry]:
-        """Quota exhausted (never a plain rate limit): try the catalogue's fallback chain and
-        say which model answered. Attempts of every model tried stay in the attempt log."""
+    async def _fallbacks(self, item: WorkItem, entry: CatalogueEntry, tried: dict[str, CatalogueEntry]
+                         ) -> AsyncIterator[FallbackTarget]:
+        """The catalogue's fallback chain for `item`'s model, built only as it is reached,
+        leaving out providers the run has no key for; `tried` learns each entry by name."""
         assert self.catalogue is not None
-        log_so_far = list(outcome.attempt_log)
         for fallback in self.catalogue.fallback_chain(entry):
             provider = self.providers.get(fallback.provider)
             if provider is None or not provider.has_access():
                 continue
             api, limiter = await self._api(fallback.provider, fallback.id)
-            request = msgspec.structs.replace(item.request, model=fallback.id)
-            outcome = await execute_call(api, request, limiter, self.policy, holder=self.holder)
-            log_so_far.extend(outcome.attempt_log)
-            outcome.attempt_log = log_so_far
-            outcome.attempts = len(log_so_far)
-            if outcome.error_class != ErrorClass.QUOTA_EXHAUSTED:
-                return outcome, fallback.name, fallback
-        return outcome, item.model, entry
+            tried[fallback.name] = fallback
+            yield api, msgspec.structs.replace(item.request, model=fallback.id), limiter, fallback.name
 
     async def _flush_loop(self) -> None:
         while not self._closing:

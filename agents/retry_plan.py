@@ -1,4 +1,4 @@
-"""What a retry run re-does: the keys its parent left failed (phase 2A, "codex-retry").
+"""What a retry run re-does: the keys its parent left failed (the Codex rate-limit retry).
 
 Why keys and not a new plan: the retry must redo exactly the parent's failures under the
 backoff policy, as a new run linked to its parent, so aggregation can let each key's
@@ -13,10 +13,11 @@ from harness.model_ref import ModelRef
 from harness.records import CallRecord, RecordKey
 
 
-def failed_keys(records: Sequence[CallRecord], *, errors_only: bool = False,
+def failed_keys(records: Sequence[CallRecord], *, include_skipped: bool = False,
                 models: Sequence[str] = ()) -> list[RecordKey]:
-    """Keys whose terminal record is `error` (and `skipped`, unless `errors_only`),
-    optionally only for some models (`provider/model[@variant]`, aliases not resolved)."""
+    """Keys whose terminal record is `error`, optionally only for some models
+    (`provider/model[@variant]`, aliases not resolved). Keys skipped for want of access are
+    left alone unless `include_skipped`: without a key they would only be skipped again."""
     wanted = {str(ModelRef.parse(m)) for text in models for m in text.split(",") if m.strip()}
-    statuses = {"error"} if errors_only else {"error", "skipped"}
+    statuses = {"error", "skipped"} if include_skipped else {"error"}
     return [r.key for r in records if r.status in statuses and (not wanted or r.model in wanted)]

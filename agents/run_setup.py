@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.config import FleetConfig, load_config
+from agents.load import LoadShape
 from agents.phases import DEFAULT_ORDER, Phase, PlanContext, make_phase
 from agents.plan import WorkItem, check_unique
 from agents.providers import known_provider_names
@@ -84,9 +85,10 @@ class PreparedRun:
     plans: dict[str, list[WorkItem]]
     catalogue: Catalogue
     warnings: list[str] = field(default_factory=list)
+    load: LoadShape | None = None
 
-    def responses_models(self, provider: str) -> frozenset[str]:
-        return self.catalogue.responses_models(provider)
+    def model_apis(self, provider: str) -> dict[str, str]:
+        return self.catalogue.model_apis(provider)
 
     @property
     def fallback_providers(self) -> set[str]:
@@ -200,4 +202,22 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
     for plan in plans.values():
         check_unique(plan)
     return PreparedRun(spec=spec, config=config, suites=suites, models=models, phases=phases, plans=plans,
-                       catalogue=catalogue, warnings=warnings)
+                       catalogue=catalogue, warnings=warnings, load=load_shape(spec.options))
+
+
+def load_shape(options: dict[str, Any]) -> LoadShape | None:
+    """`--rate R [--arrivals constant|poisson] [--seed N]` as a load shape; None: closed loop."""
+    rate = options.get("rate")
+    arrivals = options.get("arrivals", "constant")
+    if arrivals not in ("constant", "poisson"):
+        raise InputError("--arrivals", f"must be constant or poisson, not {arrivals!r}")
+    if rate is None:
+        if "arrivals" in options:
+            raise InputError("--arrivals", "needs --rate")
+        return None
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
+        raise InputError("--rate", f"must be a positive number of calls per second, not {rate!r}")
+    seed = options.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError("--seed", f"must be an integer, not {seed!r}")
+    return LoadShape(rate=float(rate), arrivals=arrivals, seed=seed)

@@ -29,8 +29,13 @@ class PhaseModelStats(msgspec.Struct, kw_only=True):
     ttft_p95_ms: float | None = None
     e2e_p50_ms: float | None = None
     e2e_p95_ms: float | None = None
+    # reasoning models: the first token of any kind (TTFT is the first answer token), the
+    # reasoning's duration in the stream, and the reasoning tokens billed
+    first_token_p50_ms: float | None = None
+    reasoning_p50_ms: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = None
     errors: dict[str, int] = msgspec.field(default_factory=dict)
 
@@ -54,8 +59,11 @@ def _stats(phase: str, model: str, variant: str, records: list[CallRecord]) -> P
         skipped=n_skipped, success_rate=len(ok) / judged if judged else None,
         ttft_p50_ms=percentile(ttft, 50), ttft_p95_ms=percentile(ttft, 95),
         e2e_p50_ms=percentile(e2e, 50), e2e_p95_ms=percentile(e2e, 95),
+        first_token_p50_ms=percentile([r.first_token_ms for r in ok if r.first_token_ms is not None], 50),
+        reasoning_p50_ms=percentile([r.reasoning_ms for r in ok if r.reasoning_ms is not None], 50),
         input_tokens=sum(r.input_tokens or 0 for r in records),
         output_tokens=sum(r.output_tokens or 0 for r in records),
+        reasoning_tokens=sum(r.reasoning_tokens or 0 for r in records),
         cost_usd=sum(costs) if costs else None,
         errors=dict(sorted(errors.items())),
     )

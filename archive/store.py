@@ -29,7 +29,7 @@ EVENTS = "events.jsonl"
 SUMMARY = "summary.md"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make a rename or a new file's directory entry durable (no-op where unsupported)."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -51,7 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -167,7 +167,7 @@ class RunDir:
             fh.flush()
             os.fsync(fh.fileno())
         if new_file:
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
 
     def load_records(self) -> list[CallRecord]:
         """Every record, in file order. A torn final line is skipped; corruption anywhere
@@ -228,7 +228,7 @@ class RunStore:
             path.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
             raise InputError("--run-id", f"run {run_id} already exists; use --resume {run_id}") from None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         run = RunDir(path, run_id)
         run.write_manifest(manifest)
         return run

@@ -48,6 +48,19 @@ def stats_table(rows: Sequence[PhaseModelStats]) -> str:
     return "\n".join(lines)
 
 
+def reasoning_table(rows: Sequence[PhaseModelStats]) -> str | None:
+    """Both TTFTs for the rows whose calls reasoned (None when none did): the table above
+    times the first answer token; a reasoning model's first token of any kind comes earlier."""
+    reasoned = [s for s in rows if s.reasoning_p50_ms is not None]
+    if not reasoned:
+        return None
+    lines = [("| model | TTFT p50 ms (first answer token) | first token p50 ms (any kind) | reasoning p50 ms "
+              "| reasoning tokens |"), "|---|---:|---:|---:|---:|"]
+    lines += [f"| {_cell(s.label)} | {fmt_ms(s.ttft_p50_ms)} | {fmt_ms(s.first_token_p50_ms)} "
+              f"| {fmt_ms(s.reasoning_p50_ms)} | {s.reasoning_tokens} |" for s in reasoned]
+    return "\n".join(lines)
+
+
 def errors_table(rows: Sequence[PhaseModelStats]) -> str | None:
     """Error classes per phase x model, plus totals; None when nothing failed."""
     failing = [s for s in rows if s.errors]
@@ -67,7 +80,11 @@ def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, Section
     stats = summarize(records)
     parts: list[str] = []
     for phase in sorted({s.phase for s in stats}):
-        parts.append(f"{heading} Phase `{phase}`\n\n{stats_table([s for s in stats if s.phase == phase])}")
+        rows = [s for s in stats if s.phase == phase]
+        parts.append(f"{heading} Phase `{phase}`\n\n{stats_table(rows)}")
+        reasoning = reasoning_table(rows)
+        if reasoning:
+            parts.append(reasoning)
         hook = (sections or {}).get(phase)
         if hook is not None:
             extra = hook([r for r in records if r.phase == phase])

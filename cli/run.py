@@ -31,21 +31,29 @@ if TYPE_CHECKING:
     from cluster.driver import RunResult
 
 
-def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: str | None) -> PreparedRun:
-    """Every input check a run makes (suites, config, models, phase flags, run IDs), before Ray."""
+def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: str | None,
+                allow_changed_inputs: bool = False) -> PreparedRun:
+    """Every input check a run makes (suites, config, models, phase flags, run IDs, and a
+    resumed run's inputs against its manifest), before Ray."""
+    from agents.input_check import refuse_changed_inputs
     from agents.run_setup import RunSpec, prepare_run
     from archive.run_id import validate_run_id
     from archive.store import RunStore
 
     store = RunStore(runs_dir)
     if resume:
-        spec = RunSpec.from_manifest(store.find(validate_run_id(resume, "--resume"), "--resume").read_manifest().get("request", {}))
-    elif run_id:
+        manifest = store.find(validate_run_id(resume, "--resume"), "--resume").read_manifest()
+        prepared = prepare_run(RunSpec.from_manifest(manifest.get("request", {})))
+        if not allow_changed_inputs:
+            refuse_changed_inputs(manifest, prepared, resume)
+        return prepared
+    if run_id:
         store.check_new(validate_run_id(run_id))
     return prepare_run(spec)
 
 
 INTERRUPTED_EXIT = 130  # the shell's code for "stopped by SIGINT"
+INTERRUPTED_BY_USER = "interrupted by the user"
 
 
 def resume_command(run_id: str, runs_dir: Path, address: str | None) -> str:
@@ -61,7 +69,8 @@ def resume_command(run_id: str, runs_dir: Path, address: str | None) -> str:
 def start_run(prepared: PreparedRun, *, runs_dir: Path, address: str | None, run_id: str | None = None,
               resume: str | None = None, parent_run: str | None = None) -> RunResult:
     """Run on Ray (imported here, not before) with the terminal's progress display, and
-    print the results. Interrupted (Ctrl-C), it says how to resume and exits 130."""
+    print the results. Interrupted (Ctrl-C), it says how to resume and exits 130; a run
+    that failed or lost its collector says why and how to resume, and exits 1."""
     local_ray_on_loopback(address)
     from archive.run_id import new_run_id
     from cli.progress import RunProgress
@@ -72,12 +81,18 @@ def start_run(prepared: PreparedRun, *, runs_dir: Path, address: str | None, run
     run_id = resume or run_id or new_run_id()
     try:
         result = run(prepared.spec, prepared=prepared, runs_dir=runs_dir, run_id=None if resume else run_id,
-                     resume=resume, address=address, parent_run=parent_run, argv=sys.argv, progress=RunProgress())
+                     resume=resume, address=address, parent_run=parent_run, argv=sys.argv, progress=RunProgress(),
+                     allow_changed_inputs=True)  # checked before Ray, by checked_run or retry_command
     except KeyboardInterrupt:
         _interrupted(run_id, runs_dir, address)
     print_run_result(out, result)
-    if result.status == "interrupted":
+    if result.status == "interrupted" and result.failure in (None, INTERRUPTED_BY_USER):
         _interrupted(run_id, runs_dir, address)
+    if result.status != "completed":
+        err.print(f"{result.status}: {result.failure or 'the run did not complete'}; resume with "
+                  f"`{resume_command(result.run_id, runs_dir, address)}`", highlight=False, soft_wrap=True,
+                  markup=False)
+        raise typer.Exit(1)
     return result
 
 
@@ -94,7 +109,7 @@ def _interrupted(run_id: str, runs_dir: Path, address: str | None) -> NoReturn:
     raise typer.Exit(INTERRUPTED_EXIT)
 
 
-def phase_options(**given: str | bool | None) -> dict[str, object]:
+def phase_options(**given: str | bool | float | None) -> dict[str, object]:
     """CLI phase flags as `RunSpec.options` (the phases validate them and name the flag)."""
     return {key: value for key, value in given.items() if value is not None}
 
@@ -134,6 +149,17 @@ def run_command(
         help="calibration: a tasks YAML instead of suites/calibration.yaml")] = None,
     calibrate: Annotated[bool, typer.Option(
         "--calibrate/--no-calibrate", help="update routing weights and rankings after the run")] = True,
+    rate: Annotated[float | None, typer.Option(
+        help="open loop: offer this many calls per second per phase (default: closed loop at --concurrency)")
+    ] = None,
+    arrivals: Annotated[str | None, typer.Option(help="open loop: constant or poisson (default constant)")] = None,
+    seed: Annotated[int | None, typer.Option(help="open loop: seed of the Poisson arrivals")] = None,
+    rate_sweep: Annotated[str | None, typer.Option(
+        help="open-loop sweep: auto (1, 2, 4 ... 1024/s) or rates like 1,2,4,8; stops where the endpoint saturates")
+    ] = None,
+    sweep_seconds: Annotated[float, typer.Option(help="rate sweep: seconds of calls offered per step")] = 10.0,
+    allow_changed_inputs: Annotated[bool, typer.Option(
+        "--allow-changed-inputs", help="--resume even if the suite or config changed since the run started")] = False,
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
     show_third_party_logs(verbose)
@@ -151,37 +177,73 @@ def run_command(
                                          tool_mode=tool_mode, variants=variants, calibrate=calibrate,
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())
-                                         if calibration_tasks else None))
-    prepared = checked_run(spec, runs_dir, run_id=run_id, resume=resume)
+                                         if calibration_tasks else None,
+                                         rate=rate, arrivals=arrivals, seed=seed))
+    prepared = checked_run(spec, runs_dir, run_id=run_id, resume=resume, allow_changed_inputs=allow_changed_inputs)
+    if rate_sweep is not None:
+        if rate is not None or resume or run_id:
+            raise InputError("--rate-sweep", "cannot be combined with --rate, --resume or --run-id")
+        run_sweep(spec, rate_sweep, seconds=sweep_seconds, runs_dir=runs_dir, address=address)
+        return
     start_run(prepared, runs_dir=runs_dir, run_id=run_id, resume=resume, address=address)
+
+
+def run_sweep(spec: RunSpec, rates_text: str, *, seconds: float, runs_dir: Path, address: str | None) -> None:
+    """One open-loop run per rate, then the sweep's table and where it saturated."""
+    from agents.rate_sweep import parse_rates, render_sweep
+
+    rates = parse_rates(rates_text)  # bad input is refused before Ray is imported
+    local_ray_on_loopback(address)
+    from cli.progress import RunProgress
+    from cluster.rate_sweep import run_rate_sweep
+
+    steps = run_rate_sweep(spec, rates, seconds=seconds, runs_dir=runs_dir, address=address, argv=sys.argv,
+                           progress=RunProgress())
+    out.print(render_sweep([step for _, step in steps]), highlight=False)
+    for result, _ in steps:
+        out.print(f"archive: {result.run_dir}", highlight=False)
+    last = steps[-1][0]
+    if last.status != "completed":
+        err.print(f"{last.status}: {last.failure}", highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 @input_errors_exit_2
 def retry_command(
     run_id: Annotated[str, typer.Argument(help="the run whose failures to redo")],
     models: Annotated[list[str] | None, typer.Option("--models", help="only these models")] = None,
-    errors_only: Annotated[bool, typer.Option("--errors-only", help="redo errors, not skipped keys")] = False,
+    errors_only: Annotated[bool, typer.Option(
+        "--errors-only", help="redo errors only (the default; kept for scripts that pass it)")] = True,
+    include_skipped: Annotated[bool, typer.Option(
+        "--include-skipped", help="also redo keys skipped for want of access (a key has been set since)")] = False,
+    allow_changed_inputs: Annotated[bool, typer.Option(
+        "--allow-changed-inputs", help="retry even if the suite or config changed since the parent ran")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     address: Address = None,
     verbose: Verbose = False,
 ) -> None:
     """Re-run what RUN_ID left failed (rate-limited calls, say) as a new run linked to it."""
     show_third_party_logs(verbose)
+    from agents.input_check import refuse_changed_inputs
     from agents.retry_plan import failed_keys
     from agents.run_setup import RunSpec, prepare_run
     from archive.run_id import validate_run_id
     from archive.store import RunStore
 
     parent = RunStore(runs_dir).find(validate_run_id(run_id, "RUN_ID"), "RUN_ID")
-    keys = failed_keys(parent.load_records(), errors_only=errors_only, models=models or [])
+    keys = failed_keys(parent.load_records(), include_skipped=include_skipped, models=models or [])
     if not keys:
         out.print(f"nothing to retry: run {parent.run_id} has no failed keys" +
                   (" for those models" if models else ""))
         return
-    spec = RunSpec.from_manifest(parent.read_manifest().get("request", {}))
+    manifest = parent.read_manifest()
+    spec = RunSpec.from_manifest(manifest.get("request", {}))
     spec.only_keys = keys
+    prepared = prepare_run(spec)
+    if not allow_changed_inputs:
+        refuse_changed_inputs(manifest, prepared, parent.run_id)
     out.print(f"retrying {len(keys)} keys of {parent.run_id}")
-    start_run(prepare_run(spec), runs_dir=runs_dir, address=address, parent_run=parent.run_id)
+    start_run(prepared, runs_dir=runs_dir, address=address, parent_run=parent.run_id)
 
 
 def register(app: typer.Typer) -> None:

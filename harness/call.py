@@ -18,19 +18,18 @@ from typing import Literal
 
 import msgspec
 
-from harness.errors import ErrorClass, RetryDecision
-from harness.limits import Limiter
+from harness.errors import ErrorClass, ProviderCallError, RetryDecision
+from harness.limits import Lease, Limiter, LimiterUnavailable
 from harness.records import AttemptInfo
 from harness.redact import default_redactor
 from harness.retry import RetryPolicy, backoff_delay_s
 from harness.seam import CallRequest, ProviderAPI, ProviderResponse
-from harness.timing import CallClock, percentile
+from harness.timing import CallClock, CallTiming
 
-DEFAULT_LEASE_TTL_S = 10.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class CallOutcome(msgspec.Struct, kw_only=True):
+class CallOutcome(CallTiming, kw_only=True):
     """The terminal result of one call, all attempts included. Timing is the last attempt's."""
 
     status: Literal["ok", "error"]
@@ -39,13 +38,8 @@ class CallOutcome(msgspec.Struct, kw_only=True):
     error_message: str | None = None
     attempts: int = 0
     attempt_log: list[AttemptInfo] = msgspec.field(default_factory=list)
-    ttfb_ms: float | None = None
-    ttft_ms: float | None = None
-    e2e_ms: float | None = None
-    itl_p50_ms: float | None = None
-    itl_p95_ms: float | None = None
-    client_overhead_ms: float | None = None
     streamed: bool = True
+    origin_ns: int | None = None  # when the last attempt left (monotonic ns): the base of its timings
 
 
 def estimate_tokens(request: CallRequest) -> int:
@@ -62,17 +56,6 @@ def _tokens_used(response: ProviderResponse) -> int | None:
     return (response.input_tokens or 0) + (response.output_tokens or 0)
 
 
-async def _keep_renewing(limiter: Limiter, lease_id: str, every_s: float) -> None:
-    """Renew the lease so a long stream is not reclaimed as a dead holder's.
-
-    Uses the real `asyncio.sleep` on purpose: an injected fast sleep would make this spin.
-    """
-    while True:
-        await asyncio.sleep(every_s)
-        with contextlib.suppress(Exception):  # a failed renew only risks an early reclaim
-            await limiter.renew(lease_id)
-
-
 def _classify(provider: ProviderAPI, exc: Exception) -> RetryDecision:
     try:
         decision = provider.classify(exc)
@@ -84,16 +67,39 @@ def _classify(provider: ProviderAPI, exc: Exception) -> RetryDecision:
 
 def _finish(outcome: CallOutcome, clock: CallClock | None) -> CallOutcome:
     if clock is not None:
-        gaps = clock.inter_token_gaps_ms()
-        outcome.ttfb_ms = clock.ttfb_ms if clock.first_byte_ns is not None else None
-        outcome.ttft_ms = clock.ttft_ms if clock.first_content_ns is not None else None
-        outcome.e2e_ms = clock.e2e_ms if clock.end_ns is not None else None
-        outcome.itl_p50_ms = percentile(gaps, 50)
-        outcome.itl_p95_ms = percentile(gaps, 95)
-        outcome.client_overhead_ms = clock.client_overhead_ms
+        outcome.fill_from(clock)
+        outcome.origin_ns = clock.origin_ns
     if outcome.error_message is not None:
         outcome.error_message = default_redactor().redact(outcome.error_message)
     return outcome
+
+
+def _deadline_decision(last: RetryDecision | None, what: str) -> RetryDecision:
+    """The call ran out of time. After a provider failure the provider's class stands (a
+    rate limit that never cleared is the provider's doing); with no attempt made, the
+    wait was ours (the limiter) and is never charged to the model."""
+    if last is not None:
+        return RetryDecision("no", last.error_class, f"{last.message}; then {what}", last.retry_after_s,
+                             last.status)
+    return RetryDecision("no", ErrorClass.LIMITER_ERROR, what)
+
+
+def _uncancelled_by_revocation(lease: Lease) -> bool:
+    """True when the only cancellation pending on this task was our own lease revocation."""
+    task = asyncio.current_task()
+    return lease.revoked and task is not None and task.uncancel() == 0
+
+
+async def _release(limiter: Limiter, lease: Lease, response: ProviderResponse | None) -> None:
+    """A failed release must never discard a response that succeeded."""
+    with contextlib.suppress(Exception):
+        await limiter.release(lease.lease_id, _tokens_used(response) if response else None)
+
+
+def _report_outcome(limiter: Limiter, rate_limited: bool) -> None:
+    outcome = getattr(limiter, "outcome", None)
+    if outcome is not None:
+        outcome(rate_limited=rate_limited)
 
 
 async def execute_call(provider: ProviderAPI, request: CallRequest, limiter: Limiter,
@@ -102,50 +108,90 @@ async def execute_call(provider: ProviderAPI, request: CallRequest, limiter: Lim
                        monotonic: Callable[[], float] = time.monotonic) -> CallOutcome:
     """Run `request` against `provider` through `limiter`, retrying per `policy`.
 
-    Stops when an error is not retryable, attempts are exhausted, or the next wait would
-    pass `policy.deadline_s` (measured from entry, limiter waits included).
+    `policy.deadline_s` bounds the whole call, limiter waits and attempts included: the
+    limiter wait and each attempt get only what is left, and a backoff that would pass it
+    ends the call. A limiter that fails is retried with backoff, never raised; a permit
+    revoked mid-attempt (the allowance behind it was reclaimed) interrupts the attempt,
+    which is then made again under a new permit without counting against the model.
     """
     rng = rng if rng is not None else random.Random()
     deadline = monotonic() + policy.deadline_s
     estimate = estimate_tokens(request)
-    ttl = float(getattr(limiter, "lease_ttl_s", DEFAULT_LEASE_TTL_S) or DEFAULT_LEASE_TTL_S)
     log: list[AttemptInfo] = []
     clock: CallClock | None = None
     last: RetryDecision | None = None
+    attempt = 0
+    limiter_failures = 0
 
-    for attempt in range(1, policy.max_attempts + 1):
-        lease = await limiter.acquire(holder, tokens=estimate)
+    while attempt < policy.max_attempts:
+        remaining = deadline - monotonic()
+        if remaining <= 0:
+            last = _deadline_decision(last, f"the {policy.deadline_s:g} s deadline passed")
+            break
+        try:
+            lease = await limiter.acquire(holder, tokens=estimate, timeout_s=remaining)
+        except LimiterUnavailable as exc:
+            last = _deadline_decision(last, f"the deadline passed waiting for the limiter ({exc})")
+            break
+        except Exception as exc:  # noqa: BLE001 - a limiter fault is ours: back off and ask again
+            limiter_failures += 1
+            last = RetryDecision("transient", ErrorClass.LIMITER_ERROR, f"limiter failed: {type(exc).__name__}: {exc}")
+            delay = backoff_delay_s(policy, limiter_failures, None, rng)
+            if monotonic() + delay > deadline:
+                break
+            await sleep(delay)
+            continue
+        attempt += 1
         clock = CallClock()
-        renewer = asyncio.create_task(_keep_renewing(limiter, lease.lease_id, ttl / 3))
         response: ProviderResponse | None = None
         error: Exception | None = None
+        revoked = False
+        attempt_request = request
+        left = deadline - monotonic()
+        if left < request.timeout_s:
+            attempt_request = msgspec.structs.replace(request, timeout_s=max(0.001, left))
+        timer = asyncio.timeout(max(0.001, left))
         try:
             clock.start()
-            response = await provider.call(request, clock)
+            async with timer:
+                response = await provider.call(attempt_request, clock)
+        except asyncio.CancelledError:
+            if not _uncancelled_by_revocation(lease):
+                await _release(limiter, lease, None)
+                raise
+            revoked = True
+        except TimeoutError as exc:
+            error = (ProviderCallError(ErrorClass.TIMEOUT, f"the {policy.deadline_s:g} s call deadline passed "
+                                       "during the attempt") if timer.expired() else exc)
         except Exception as exc:  # noqa: BLE001 - classified below; CancelledError still propagates
             error = exc
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
             if clock.end_ns is None:
                 clock.finish()
-            await limiter.release(lease.lease_id, _tokens_used(response) if response else None)
+        await _release(limiter, lease, response)
 
+        if revoked:
+            attempt -= 1  # our permit was taken back: the model never had its full say
+            log.append(AttemptInfo(attempt=attempt + 1, error_class=str(ErrorClass.LIMITER_ERROR)))
+            last = RetryDecision("transient", ErrorClass.LIMITER_ERROR, "permit revoked mid-attempt")
+            continue
         if response is not None:
+            _report_outcome(limiter, rate_limited=False)
             log.append(AttemptInfo(attempt=attempt, request_id=response.request_id))
             return _finish(CallOutcome(status="ok", response=response, attempts=attempt,
                                        attempt_log=log, streamed=request.stream), clock)
 
         assert error is not None
         last = _classify(provider, error)
+        _report_outcome(limiter, rate_limited=last.kind == "rate_limit")
         info = AttemptInfo(attempt=attempt, error_class=str(last.error_class), status=last.status,
                            request_id=getattr(error, "request_id", None),
                            retry_after_s=last.retry_after_s)
         log.append(info)
         if last.kind == "rate_limit" and last.retry_after_s is not None and last.retry_after_s > 0:
             # every caller of this provider waits, not just us: the server is saying "all of you"
-            await limiter.pause(last.retry_after_s, reason=str(last.error_class))
+            with contextlib.suppress(Exception):
+                await limiter.pause(last.retry_after_s, reason=str(last.error_class))
         if not last.retryable or attempt >= policy.max_attempts:
             break
         delay = backoff_delay_s(policy, attempt, last.retry_after_s, rng)
@@ -154,7 +200,8 @@ async def execute_call(provider: ProviderAPI, request: CallRequest, limiter: Lim
         info.waited_s = delay
         await sleep(delay)
 
-    assert last is not None
+    if last is None:
+        last = _deadline_decision(None, "no attempt could be made")
     return _finish(CallOutcome(status="error", error_class=str(last.error_class),
-                               error_message=last.message, attempts=len(log), attempt_log=log,
+                               error_message=last.message, attempts=attempt, attempt_log=log,
                                streamed=request.stream), clock)

@@ -11,16 +11,15 @@ they are logged once and cost `None`, never a made-up number.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import InputError
 from harness.limits import ProviderLimits
+from harness.providers.registry import ApiKind, api_kinds
 from harness.yaml_input import locate_line, read_yaml, validate_document
 
-ApiKind = Literal["chat", "responses", "messages", "agent-sdk", "ollama"]
 PER_MTOK = 1_000_000
 _log = structlog.get_logger("fleetbench.catalogue")
 
@@ -60,6 +59,14 @@ class CatalogueEntry(_Strict):
     fallback: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*/[^@\s]+$",
                                  description="`provider/id` tried when this model's quota is exhausted")
     notes: str = ""
+
+    @field_validator("api")
+    @classmethod
+    def _registered_api(cls, value: str) -> str:
+        kinds = api_kinds()
+        if value not in kinds:
+            raise ValueError(f"unknown API {value!r} (one of: {', '.join(sorted(kinds))})")
+        return value
 
     @property
     def name(self) -> str:
@@ -129,10 +136,10 @@ class Catalogue(_Strict):
             chain.append(current)
         return chain
 
-    def responses_models(self, provider: str) -> frozenset[str]:
-        """IDs (and aliases) of a provider's models that speak the Responses API."""
-        return frozenset(name for e in self.models if e.provider == provider and e.api == "responses"
-                         for name in (e.id, *e.aliases))
+    def model_apis(self, provider: str) -> dict[str, ApiKind]:
+        """The API each of a provider's models speaks, by ID and alias (OpenAI's Codex
+        models speak the Responses API, the provider's others Chat Completions)."""
+        return {name: e.api for e in self.models if e.provider == provider for name in (e.id, *e.aliases)}
 
 
 def cost_usd(entry: CatalogueEntry | None, input_tokens: int | None, output_tokens: int | None,

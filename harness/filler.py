@@ -17,6 +17,8 @@ import functools
 import random
 from collections.abc import Callable
 
+from harness.providers.registry import capabilities_of
+
 TokenCounter = Callable[[str], int]
 
 FILLER_SEED = 20261122
@@ -153,9 +155,20 @@ def local_counter(model: str) -> TokenCounter | None:
 
 
 def counter_for(provider: str, model: str) -> TokenCounter:
-    """The best available counter for a model: its own tokenizer when local, else cl100k."""
-    if provider == "local":
+    """The best available counter for a model: its own tokenizer where its provider has it
+    on this machine (the embedded models), else cl100k."""
+    if _own_tokenizer(provider):
         own = local_counter(model)
         if own is not None:
             return own
     return cl100k_counter()
+
+
+def counter_name(provider: str, model: str) -> str:
+    """Which vocabulary `counter_for` counts in: `provider/model` for a model's own, else
+    `cl100k` (a cache key: prompts fitted with one are shared by every model using it)."""
+    return f"{provider}/{model}" if _own_tokenizer(provider) else "cl100k"
+
+
+def _own_tokenizer(provider: str) -> bool:
+    return capabilities_of(provider).own_tokenizer

@@ -47,8 +47,11 @@ class EventLog:
     def __init__(self, path: Path, redact: Any = None) -> None:
         self._file: IO[str] = path.open("a", encoding="utf-8")
         self._redact = redact
+        # its own wrapper class: the process-wide level filter (WARNING by default) is for
+        # stderr chatter and must never drop a run's events
         self._logger = structlog.wrap_logger(
             structlog.PrintLogger(self._file),
+            wrapper_class=structlog.BoundLogger,
             processors=[
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 self._redact_processor,

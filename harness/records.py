@@ -10,6 +10,8 @@ from typing import Literal
 
 import msgspec
 
+from harness.timing import CallTiming
+
 Status = Literal["ok", "error", "skipped"]
 RecordKey = tuple[str, str, str, str, int]
 
@@ -25,8 +27,9 @@ class AttemptInfo(msgspec.Struct, kw_only=True):
     waited_s: float = 0.0
 
 
-class CallRecord(msgspec.Struct, kw_only=True):
-    """A terminal result. Field names are the archive's public schema."""
+class CallRecord(CallTiming, kw_only=True):
+    """A terminal result. Field names are the archive's public schema; the timing fields
+    are inherited from `CallTiming` and stay top-level keys of the JSON line."""
 
     run_id: str
     phase: str
@@ -39,12 +42,10 @@ class CallRecord(msgspec.Struct, kw_only=True):
     error_class: str | None = None
     error_message: str | None = None
     attempts: int = 0
-    ttfb_ms: float | None = None
-    ttft_ms: float | None = None
-    e2e_ms: float | None = None
-    itl_p50_ms: float | None = None
-    itl_p95_ms: float | None = None
-    client_overhead_ms: float | None = None
+    # open-loop runs: how late the final attempt left against the call's scheduled send
+    # (queueing in the client and the limiter included); TTFT or E2E plus this is the
+    # latency from the schedule, as a user arriving on time would feel it
+    schedule_lag_ms: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int | None = None

@@ -99,19 +99,24 @@ def parse_retry_after(value: str, now: float) -> float | None:
 def server_wait_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds the server asked us to wait, or None if it said nothing usable.
 
-    Precedence: `retry-after-ms`, then `Retry-After`, else the largest of the reset
+    Precedence: the longer of `retry-after-ms` and `Retry-After` when either is given
+    (a server that sends both means the later moment), else the largest of the reset
     headers (any of which being unexhausted would still refuse us, so the latest counts).
     `now` is wall-clock epoch seconds (injectable for tests); negatives become 0.
     """
     wall_now = time.time() if now is None else now
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
 
-    wait: float | None = None
+    asked: list[float] = []
     if "retry-after-ms" in lowered:
         ms = parse_number(lowered["retry-after-ms"])
-        wait = None if ms is None else ms / 1000.0
-    if wait is None and "retry-after" in lowered:
-        wait = parse_retry_after(lowered["retry-after"], wall_now)
+        if ms is not None:
+            asked.append(ms / 1000.0)
+    if "retry-after" in lowered:
+        seconds = parse_retry_after(lowered["retry-after"], wall_now)
+        if seconds is not None:
+            asked.append(seconds)
+    wait: float | None = max(asked) if asked else None
     if wait is None:
         resets: list[float] = []
         for name in RESET_DURATION_HEADERS:

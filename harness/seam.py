@@ -7,6 +7,7 @@ identity (`connection_key`), so the call path and the retry loop stay provider-b
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -64,10 +65,25 @@ class ProviderResponse(msgspec.Struct, kw_only=True):
 
 
 class Capabilities(msgspec.Struct, kw_only=True, frozen=True):
+    """What a provider can do. Callers read these (through `registry.capabilities_of`)
+    instead of naming providers."""
+
     streaming: bool = True
-    tools: bool = False
+    tools: bool = False  # the adapter forwards function tools
     reasoning: bool = False
     structured_output: bool = False  # honours CallRequest.response_schema natively
+    # its models take tools natively; False: the tool-use phase describes them in the prompt
+    native_tools: bool = True
+    own_tokenizer: bool = False  # token counting: the models' own vocabulary is on this machine
+    serial: bool = False  # one generation at a time (llama.cpp): one call in flight by default
+    local: bool = False  # served on this machine by the run itself (simulator, embedded models)
+
+
+def connection_key(provider: str, api_key: str | None, endpoint: str | None) -> str:
+    """The identity of a limit pool, used by the limiter and every adapter alike: the
+    provider plus a hash of its key, or its endpoint when it takes no key; never the key."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else (endpoint or "nokey")
+    return f"{provider}:{digest}"
 
 
 class ProviderAPI(ABC):
@@ -89,7 +105,8 @@ class ProviderAPI(ABC):
 
     @abstractmethod
     def connection_key(self) -> str:
-        """Identity of the limit pool: provider plus a hash of the key (never the key)."""
+        """Identity of the limit pool: `connection_key(provider, key, endpoint)`, the same
+        as the limiter's for this provider."""
 
     async def warm_up(self) -> None:
         """Open a connection and exercise the SDK's lazy set-up once, outside any timed call,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import msgspec
+
 
 def now_ns() -> int:
     return time.monotonic_ns()
@@ -35,7 +37,8 @@ class CallClock:
     limiter wait, so queueing never inflates TTFT.
     """
 
-    __slots__ = ("content_ns", "end_ns", "first_byte_ns", "first_content_ns", "sent_ns", "start_ns")
+    __slots__ = ("content_ns", "end_ns", "first_byte_ns", "first_content_ns", "first_reasoning_ns",
+                 "reasoning_end_ns", "reasoning_start_ns", "sent_ns", "start_ns")
 
     def __init__(self) -> None:
         self.start_ns: int = 0
@@ -44,6 +47,11 @@ class CallClock:
         self.first_content_ns: int | None = None
         self.content_ns: list[int] = []
         self.end_ns: int | None = None
+        # reasoning models: the reasoning's start and end as the stream shows them (an item or
+        # block opened and closed), and its first streamed token (None when it is hidden)
+        self.reasoning_start_ns: int | None = None
+        self.first_reasoning_ns: int | None = None
+        self.reasoning_end_ns: int | None = None
 
     def start(self) -> None:
         self.start_ns = now_ns()
@@ -68,6 +76,25 @@ class CallClock:
         if self.first_content_ns is None:
             self.first_content_ns = t
         self.content_ns.append(t)
+
+    def mark_reasoning_start(self) -> None:
+        """The stream opened the model's reasoning (a reasoning item, a thinking block)."""
+        t = now_ns()
+        if self.first_byte_ns is None:
+            self.first_byte_ns = t
+        if self.reasoning_start_ns is None:
+            self.reasoning_start_ns = t
+
+    def mark_reasoning(self) -> None:
+        """A chunk of reasoning text (a thinking or reasoning-text delta): a token, not content."""
+        self.mark_reasoning_start()
+        if self.first_reasoning_ns is None:
+            self.first_reasoning_ns = now_ns()
+
+    def mark_reasoning_end(self) -> None:
+        """The stream closed the reasoning (the last close wins: a model may reason twice)."""
+        if self.reasoning_start_ns is not None:
+            self.reasoning_end_ns = now_ns()
 
     def finish(self) -> None:
         self.end_ns = now_ns()
@@ -97,7 +124,67 @@ class CallClock:
     def e2e_ms(self) -> float | None:
         return self._ms(self.end_ns)
 
+    @property
+    def first_token_ms(self) -> float | None:
+        """The first token of any kind, reasoning or answer."""
+        firsts = [t for t in (self.first_reasoning_ns, self.first_content_ns) if t is not None]
+        return self._ms(min(firsts)) if firsts else None
+
+    @property
+    def reasoning_ms(self) -> float | None:
+        """How long the stream showed the model reasoning: from opening the reasoning to
+        closing it (or, never closed, to the first answer token or the end)."""
+        if self.reasoning_start_ns is None:
+            return None
+        end = self.reasoning_end_ns or self.first_content_ns or self.end_ns
+        return None if end is None else (end - self.reasoning_start_ns) / 1e6
+
     def inter_token_gaps_ms(self) -> list[float]:
         """Gaps between consecutive content chunks. Excludes TTFT (llmperf's mistake)."""
         ts = self.content_ns
         return [(b - a) / 1e6 for a, b in itertools.pairwise(ts)]
+
+
+class CallTiming(msgspec.Struct, kw_only=True):
+    """The timing of a call's last attempt, in ms, declared once for the call's outcome and
+    its archived record (both inherit it).
+
+    Why inheritance and not a nested struct: msgspec keeps an inherited struct's fields
+    flat, so a record's JSON line has the same top-level keys as before and every reader
+    of the archive keeps working; and the outcome-to-record copy is one call
+    (`copy_timing`) instead of a field list to keep in step by hand.
+    """
+
+    ttfb_ms: float | None = None
+    ttft_ms: float | None = None  # the first answer token (text or tool-call arguments)
+    e2e_ms: float | None = None
+    itl_p50_ms: float | None = None
+    itl_p95_ms: float | None = None
+    client_overhead_ms: float | None = None
+    # Reasoning models: the first token of any kind (a reasoning token, else the answer's:
+    # equal to `ttft_ms` when no reasoning is streamed), and how long the stream showed the
+    # model reasoning (None without reasoning). Reasoning tokens are the record's
+    # `reasoning_tokens`, from the provider's usage.
+    first_token_ms: float | None = None
+    reasoning_ms: float | None = None
+
+    def fill_from(self, clock: CallClock) -> None:
+        """Take the timing of the attempt `clock` measured (None for moments not reached)."""
+        gaps = clock.inter_token_gaps_ms()
+        self.ttfb_ms = clock.ttfb_ms if clock.first_byte_ns is not None else None
+        self.ttft_ms = clock.ttft_ms if clock.first_content_ns is not None else None
+        self.e2e_ms = clock.e2e_ms if clock.end_ns is not None else None
+        self.itl_p50_ms = percentile(gaps, 50)
+        self.itl_p95_ms = percentile(gaps, 95)
+        self.client_overhead_ms = clock.client_overhead_ms
+        self.first_token_ms = clock.first_token_ms
+        self.reasoning_ms = clock.reasoning_ms
+
+
+TIMING_FIELDS: tuple[str, ...] = CallTiming.__struct_fields__
+
+
+def copy_timing(source: CallTiming, target: CallTiming) -> None:
+    """Every timing field of `source` onto `target` (an outcome onto its record)."""
+    for name in TIMING_FIELDS:
+        setattr(target, name, getattr(source, name))

@@ -88,6 +88,11 @@ class BrainConfig(_Strict):
     # slower than `@low` and reports more `reasoning_tokens`. Unlisted effort = no reasoning.
     reasoning_tokens: dict[ReasoningEffort, NonNegativeInt] = Field(default_factory=dict)
     reasoning_ms_per_token: float = Field(default=0.0, ge=0)
+    # Whether the reasoning streams as text (Anthropic thinking deltas, Responses
+    # `reasoning_text` deltas as open-weight reasoning models send them) or shows only its
+    # start and end (OpenAI's hidden reasoning). None: the wire's own default (Anthropic
+    # streams thinking, Responses hides it).
+    reasoning_text: bool | None = None
 
 
 class LimitConfig(_Strict):

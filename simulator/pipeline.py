@@ -157,8 +157,11 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
         effort = parsed.options.get("reasoning_effort")
         reasoning = next((n for e, n in brain.reasoning_tokens.items() if e == effort), 0)
         truth.reasoning_tokens = reasoning
+        visible = brain.reasoning_text if brain.reasoning_text is not None \
+            else wire.stream_format.reasoning_text_default
         ctx = Ctx(request=request, parsed=parsed, brain=brain, output=output, truth=truth,
-                  fault=fault, input_tokens=tokens, reasoning_tokens=reasoning)
+                  fault=fault, input_tokens=tokens, reasoning_tokens=reasoning,
+                  reasoning_visible=bool(reasoning) and visible)
         if parsed.stream:
             return await run_stream(ctx, wire.stream_format)
         return await run_json(ctx, wire)

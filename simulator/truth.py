@@ -37,7 +37,11 @@ class RequestTruth:
     input_tokens: int = 0
     output_tokens: int = 0
     client_disconnected: bool = False
-    reasoning_tokens: int = 0  # hidden reasoning tokens billed (Responses `reasoning.effort`)
+    reasoning_tokens: int = 0  # reasoning tokens billed (Responses effort, Anthropic thinking)
+    # a streamed reasoning: opened, its first token (None when hidden), closed
+    reasoning_start_ns: int | None = None
+    first_reasoning_ns: int | None = None
+    reasoning_end_ns: int | None = None
 
     @property
     def ttft_ms(self) -> float | None:
@@ -45,6 +49,13 @@ class RequestTruth:
         if self.first_content_ns is None:
             return None
         return (self.first_content_ns - self.arrival_ns) / 1e6
+
+    @property
+    def reasoning_ms(self) -> float | None:
+        """Simulator-side duration of the streamed reasoning, from opening to closing it."""
+        if self.reasoning_start_ns is None or self.reasoning_end_ns is None:
+            return None
+        return (self.reasoning_end_ns - self.reasoning_start_ns) / 1e6
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

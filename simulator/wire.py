@@ -68,7 +68,8 @@ class Ctx:
     input_tokens: int
     created: int = field(default_factory=lambda: int(time.time()))
     scratch: dict[str, bytes] = field(default_factory=dict)  # per-request frame templates
-    reasoning_tokens: int = 0  # hidden tokens "thought" before the first visible one
+    reasoning_tokens: int = 0  # tokens "thought" before the first answer token
+    reasoning_visible: bool = False  # the reasoning streams as text (else only its start and end)
 
     @property
     def reasoning_ms(self) -> float:
@@ -96,6 +97,35 @@ class StreamFormat(Protocol):
 
     def malformed(self, ctx: Ctx) -> bytes:
         """A frame the client cannot parse."""
+
+    # Reasoning (sent between the head and the first answer token, paced like tokens):
+    # whether it streams as text unless the brain says otherwise, and its frames.
+    reasoning_text_default: bool
+
+    def reasoning_start(self, ctx: Ctx) -> bytes:
+        """Frames opening the reasoning (a reasoning item, a thinking block); b"" = none."""
+
+    def reasoning_chunk(self, ctx: Ctx, index: int) -> bytes:
+        """Frame for reasoning token `index` (only when the reasoning is visible)."""
+
+    def reasoning_end(self, ctx: Ctx) -> bytes:
+        """Frames closing the reasoning, and opening the answer if the format needs that."""
+
+
+class NoReasoningFrames:
+    """For formats with no reasoning events of their own (Chat Completions, Ollama): the
+    reasoning costs its time before the first answer token and shows nothing else."""
+
+    reasoning_text_default = False
+
+    def reasoning_start(self, ctx: Ctx) -> bytes:
+        return b""
+
+    def reasoning_chunk(self, ctx: Ctx, index: int) -> bytes:
+        return b""
+
+    def reasoning_end(self, ctx: Ctx) -> bytes:
+        return b""
 
 
 class Wire(Protocol):
@@ -126,6 +156,41 @@ def _token_deadline(ctx: Ctx, index: int) -> int:
     return ctx.truth.arrival_ns + int((b.ttft_ms + ctx.reasoning_ms + index * b.itl_ms) * 1e6)
 
 
+def _reasoning_deadline(ctx: Ctx, index: int) -> int:
+    """Reasoning starts once the prompt is read (the brain's TTFT) and takes
+    `reasoning_ms_per_token` a token, so it ends where the first answer token is due."""
+    b = ctx.brain
+    return ctx.truth.arrival_ns + int((b.ttft_ms + index * b.reasoning_ms_per_token) * 1e6)
+
+
+async def _stream_reasoning(ctx: Ctx, fmt: StreamFormat, resp: web.StreamResponse) -> None:
+    """The reasoning's frames on its own schedule, each stamped in the truth just before it
+    is handed to the socket (so no client can see it earlier)."""
+    truth, total = ctx.truth, ctx.reasoning_tokens
+    await _sleep_until(_reasoning_deadline(ctx, 0))
+    truth.reasoning_start_ns = time.monotonic_ns()
+    start = fmt.reasoning_start(ctx)
+    if start:
+        await resp.write(start)
+    index = 0
+    while ctx.reasoning_visible and index < total:
+        await _sleep_until(_reasoning_deadline(ctx, index))
+        now = time.monotonic_ns()
+        frames = [fmt.reasoning_chunk(ctx, index)]
+        index += 1
+        while index < total and _reasoning_deadline(ctx, index) <= now:  # coalesce what is due
+            frames.append(fmt.reasoning_chunk(ctx, index))
+            index += 1
+        if truth.first_reasoning_ns is None:
+            truth.first_reasoning_ns = time.monotonic_ns()
+        await resp.write(b"".join(frames))
+    await _sleep_until(_reasoning_deadline(ctx, total))
+    truth.reasoning_end_ns = time.monotonic_ns()
+    end = fmt.reasoning_end(ctx)
+    if end:
+        await resp.write(end)
+
+
 def _abort(request: web.Request) -> None:
     """Drop the connection without finishing the body, as a crashed upstream would."""
     transport = request.transport
@@ -147,6 +212,8 @@ async def run_stream(ctx: Ctx, fmt: StreamFormat) -> web.StreamResponse:
     if head:
         await resp.write(head)
     kind = ctx.fault.kind if ctx.fault is not None else None
+    if ctx.reasoning_tokens and kind != "malformed":
+        await _stream_reasoning(ctx, fmt, resp)
     if kind == "malformed":
         await _sleep_until(_token_deadline(ctx, 0))
         truth.first_content_ns = time.monotonic_ns()

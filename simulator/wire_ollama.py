@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.config import ApiName
-from simulator.wire import Ctx, ErrorSpec, ParsedRequest, StreamFormat, dumps
+from simulator.wire import Ctx, ErrorSpec, NoReasoningFrames, ParsedRequest, StreamFormat, dumps
 
 _STATUS = {
     "auth": 401, "rate_limit": 429, "quota": 429, "server_error": 500, "overloaded": 503,
@@ -46,7 +46,7 @@ def _final_fields(ctx: Ctx, sent: int) -> dict[str, Any]:
     }
 
 
-class OllamaStream:
+class OllamaStream(NoReasoningFrames):
     """One JSON line per token, then a `done: true` line with counts and durations.
 
     Tool calls are not streamed piecewise by Ollama: the whole call arrives in one line,

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.config import ApiName
-from simulator.wire import Ctx, ErrorSpec, ParsedRequest, StreamFormat, dumps
+from simulator.wire import Ctx, ErrorSpec, NoReasoningFrames, ParsedRequest, StreamFormat, dumps
 
 _STATUS = {
     "auth": 401, "rate_limit": 429, "quota": 429, "server_error": 500, "overloaded": 503,
@@ -52,7 +52,7 @@ def _usage(ctx: Ctx, completion_tokens: int) -> dict[str, int]:
     }
 
 
-class OpenAIStream:
+class OpenAIStream(NoReasoningFrames):
     """SSE frames: role chunk, one chunk per token, finish chunk, optional usage, [DONE]."""
 
     content_type = "text/event-stream"

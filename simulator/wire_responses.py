@@ -7,8 +7,11 @@ whole response, usage and reasoning tokens included; a client must treat anythin
 come from the shared pipeline, so `@high` vs `@low` differ only by the brain's reasoning
 settings (`BrainConfig.reasoning_tokens`, `reasoning_ms_per_token`).
 
-Simplification: the reasoning item (no summary) is announced and closed in the head
-frames; its cost shows as a later first `response.output_text.delta` and in usage.
+Reasoning: once the prompt is read, a reasoning item is opened, then (when the brain's
+reasoning is visible, as open-weight reasoning models stream it) one
+`response.reasoning_text.delta` per reasoning token, paced by `reasoning_ms_per_token`, then
+the item is closed and the answer's item opened: OpenAI's hidden reasoning is the same
+without the deltas (the default here). The truth stamps each of those moments.
 """
 
 from __future__ import annotations
@@ -69,8 +72,19 @@ def _answer_item(ctx: Ctx, text: str, status: str) -> dict[str, Any]:
             "content": content}
 
 
-def _reasoning_item(ctx: Ctx) -> dict[str, Any]:
-    return {"id": f"rs_{_rid(ctx)}", "type": "reasoning", "summary": []}
+def _reasoning_piece(index: int) -> str:
+    return f"step {index + 1}; "
+
+
+def _reasoning_text(ctx: Ctx) -> str:
+    return "".join(_reasoning_piece(i) for i in range(ctx.reasoning_tokens))
+
+
+def _reasoning_item(ctx: Ctx, *, done: bool = True) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": f"rs_{_rid(ctx)}", "type": "reasoning", "summary": []}
+    if ctx.reasoning_visible:
+        item["content"] = [{"type": "reasoning_text", "text": _reasoning_text(ctx) if done else ""}]
+    return item
 
 
 def _response(ctx: Ctx, *, done: bool, visible: int = 0) -> dict[str, Any]:
@@ -104,34 +118,60 @@ def _event(kind: str, seq: int, data: dict[str, Any]) -> bytes:
 
 
 class ResponsesStream:
-    """created, in_progress, [reasoning item], item added, part added, deltas..., done
-    events, then `response.completed` (or `response.incomplete` when max tokens cut it)."""
+    """created, in_progress, [reasoning item: added, reasoning deltas, done], answer item
+    added, part added, deltas..., done events, then `response.completed` (or
+    `response.incomplete` when max tokens cut it)."""
 
     content_type = "text/event-stream"
+    reasoning_text_default = False  # OpenAI shows no reasoning text unless asked for summaries
 
     @staticmethod
-    def _head_events(ctx: Ctx) -> int:
-        return 4 + (2 if ctx.reasoning_tokens else 0) - (1 if ctx.output.is_tool_call else 0)
+    def _reasoning_events(ctx: Ctx) -> int:
+        if not ctx.reasoning_tokens:
+            return 0
+        return 2 + (ctx.reasoning_tokens + 1 if ctx.reasoning_visible else 0)
 
-    def head(self, ctx: Ctx) -> bytes:
-        seq = 0
-        frames = []
-        for kind in ("response.created", "response.in_progress"):
-            frames.append(_event(kind, seq, {"response": _response(ctx, done=False)}))
-            seq += 1
-        if ctx.reasoning_tokens:
-            for kind in ("response.output_item.added", "response.output_item.done"):
-                frames.append(_event(kind, seq, {"output_index": 0, "item": _reasoning_item(ctx)}))
-                seq += 1
+    def _head_events(self, ctx: Ctx) -> int:
+        """Events before the first answer delta (its sequence number)."""
+        return 4 + self._reasoning_events(ctx) - (1 if ctx.output.is_tool_call else 0)
+
+    def _answer_opening(self, ctx: Ctx, seq: int) -> list[bytes]:
         index = _output_index(ctx)
-        frames.append(_event("response.output_item.added", seq,
-                             {"output_index": index, "item": _answer_item(ctx, "", "in_progress")}))
-        seq += 1
+        frames = [_event("response.output_item.added", seq,
+                         {"output_index": index, "item": _answer_item(ctx, "", "in_progress")})]
         if not ctx.output.is_tool_call:
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            frames.append(_event("response.content_part.added", seq, {
+            frames.append(_event("response.content_part.added", seq + 1, {
                 "item_id": _item_id(ctx), "output_index": index, "content_index": 0, "part": part}))
+        return frames
+
+    def head(self, ctx: Ctx) -> bytes:
+        frames = [_event(kind, seq, {"response": _response(ctx, done=False)})
+                  for seq, kind in enumerate(("response.created", "response.in_progress"))]
+        if not ctx.reasoning_tokens:  # else the answer opens when the reasoning closes
+            frames += self._answer_opening(ctx, 2)
         return b"".join(frames)
+
+    def reasoning_start(self, ctx: Ctx) -> bytes:
+        return _event("response.output_item.added", 2,
+                      {"output_index": 0, "item": _reasoning_item(ctx, done=False)})
+
+    def reasoning_chunk(self, ctx: Ctx, index: int) -> bytes:
+        return _event("response.reasoning_text.delta", 3 + index, {
+            "item_id": f"rs_{_rid(ctx)}", "output_index": 0, "content_index": 0,
+            "delta": _reasoning_piece(index)})
+
+    def reasoning_end(self, ctx: Ctx) -> bytes:
+        seq = 3
+        frames = []
+        if ctx.reasoning_visible:
+            seq += ctx.reasoning_tokens
+            frames.append(_event("response.reasoning_text.done", seq, {
+                "item_id": f"rs_{_rid(ctx)}", "output_index": 0, "content_index": 0,
+                "text": _reasoning_text(ctx)}))
+            seq += 1
+        frames.append(_event("response.output_item.done", seq, {"output_index": 0, "item": _reasoning_item(ctx)}))
+        return b"".join(frames + self._answer_opening(ctx, seq + 1))
 
     def _delta_prefix(self, ctx: Ctx) -> bytes:
         prefix = ctx.scratch.get("responses")

@@ -29,7 +29,7 @@ from agents.phases.plots import Series, line_panels
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import LoadedSuite, SuiteItem
 from harness.errors import InputError
-from harness.filler import TokenCounter, counter_for, fit_filler
+from harness.filler import TokenCounter, counter_for, counter_name, fit_filler
 from harness.records import CallRecord
 from harness.scorers import adherence, check_constraints
 from harness.seam import ProviderResponse
@@ -245,7 +245,7 @@ class LongContextPhase(Phase):
             self._items[suite_item.id] = suite_item
             for model in ctx.models:
                 counter = counter_for(model.provider, model.model)
-                counter_key = f"{model.provider}/{model.model}" if model.provider == "local" else "cl100k"
+                counter_key = counter_name(model.provider, model.model)
                 for target in lengths:
                     for depth in depths:
                         prompt = self.build_prompt(suite_item.prompt, suite_item.system, target, counter,

@@ -99,6 +99,8 @@ class StreamingTTFTPhase(BaselinePhase):
         for model, recs in sorted(by_model.items()):
             ok = [r for r in recs if r.status == "ok"]
             ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
+            first = [r.first_token_ms for r in ok if r.first_token_ms is not None]
+            reasoning = [r.reasoning_ms for r in ok if r.reasoning_ms is not None]
             e2e = [r.e2e_ms for r in ok if r.e2e_ms is not None]
             itl = [r.itl_p50_ms for r in ok if r.itl_p50_ms is not None]
             tpot = [t for r in ok if (t := tpot_ms(r)) is not None]
@@ -106,6 +108,7 @@ class StreamingTTFTPhase(BaselinePhase):
             ttft_p50, e2e_p50, tpot_p50 = percentile(ttft, 50), percentile(e2e, 50), percentile(tpot, 50)
             out[model] = {
                 "calls": len(recs), "ok": len(ok), "ttft_p50": ttft_p50, "ttft_p95": percentile(ttft, 95),
+                "first_token_p50": percentile(first, 50), "reasoning_p50": percentile(reasoning, 50),
                 "itl_p50": percentile(itl, 50), "tpot_p50": tpot_p50, "e2e_p50": e2e_p50, "pairs": len(pairs),
                 "r": pearson([p[0] for p in pairs], [p[1] for p in pairs]),
                 "labels": labels(ttft_p50, e2e_p50, tpot_p50), "ttft": ttft,
@@ -116,18 +119,21 @@ class StreamingTTFTPhase(BaselinePhase):
         stats = self.model_stats(records)
         if not stats:
             return None
-        lines = [("| model | calls | ok | TTFT p50 | TTFT p95 | ITL p50 | TPOT p50 | E2E p50 | TTFT~E2E (n, r) "
-                 "| label |"),
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines = [("| model | calls | ok | TTFT p50 | TTFT p95 | first token p50 | reasoning p50 | ITL p50 "
+                  "| TPOT p50 | E2E p50 | TTFT~E2E (n, r) | label |"),
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for model, s in stats.items():
             r = s["r"]
             corr = f"({s['pairs']}, {r:.2f})" if isinstance(r, float) else f"({s['pairs']}, n/a)"
             lines.append(
                 f"| {model} | {s['calls']} | {s['ok']} | {_fmt(_num(s['ttft_p50']))} "
-                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['tpot_p50']))} "
+                f"| {_fmt(_num(s['ttft_p95']))} | {_fmt(_num(s['first_token_p50']))} "
+                f"| {_fmt(_num(s['reasoning_p50']))} | {_fmt(_num(s['itl_p50']))} | {_fmt(_num(s['tpot_p50']))} "
                 f"| {_fmt(_num(s['e2e_p50']))} "
                 f"| {corr} | {', '.join(_strs(s['labels']))} |")
-        lines += ["", (f"Times in ms over ok calls; ITL p50 is the median of per-call median inter-token "
+        lines += ["", (f"Times in ms over ok calls; TTFT is the first answer token, \"first token\" the first of "
+                      f"any kind (a reasoning model's reasoning included: equal to TTFT when none is streamed), "
+                      f"\"reasoning\" how long the stream showed it reasoning; ITL p50 is the median of per-call median inter-token "
                       f"gaps (far below TPOT: the stream arrives in bursts); TPOT is a call's (E2E - TTFT) / "
                       f"(output tokens - 1). Labels: \"slow to start\" if TTFT p50 > {START_SHARE:g} x E2E "
                       f"p50 (most of the wait is before the first token); \"slow throughout\" if TPOT p50 > "

@@ -24,6 +24,7 @@ from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import load_suite
 from harness.errors import InputError
 from harness.model_ref import ModelRef
+from harness.providers.registry import capabilities_of
 from harness.records import CallRecord
 from harness.seam import ProviderResponse
 from harness.tool_scoring import (
@@ -133,7 +134,6 @@ class ToolUsePhase(Phase):
     name = "tool-use"
     description = "function calling (BFCL-style AST scoring) per model x prompt variant, with failure modes"
 
-    PROMPT_MODE_PROVIDERS: frozenset[str] = frozenset({"local", "ollama"})
     tier1_min = 0.8
     tier2_min = 0.3
     RESAMPLES = 1000
@@ -155,7 +155,7 @@ class ToolUsePhase(Phase):
             return str(forced)
         if forced not in (None, "auto"):
             raise InputError("--tool-mode", f"expected native, prompt or auto, got {forced!r}")
-        return "prompt" if model.provider in self.PROMPT_MODE_PROVIDERS else "native"
+        return "native" if capabilities_of(model.provider).native_tools else "prompt"
 
     @staticmethod
     def _variants(option: object) -> list[str]:

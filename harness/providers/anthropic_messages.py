@@ -8,36 +8,60 @@ our closed error vocabulary with the key scrubbed from every message.
 
 `temperature` is not sent: the installed SDK (2.x) no longer has the parameter, which
 is the vendor saying current models do not take it.
+
+Extended thinking (`@low/@medium/@high`): the thinking block's opening, text and closing
+are marked on the clock (first token of any kind, reasoning duration), only the answer's
+deltas are content (TTFT); usage's `output_tokens` includes thinking, so ours is the
+visible part and `reasoning_tokens` the thinking, as for the Responses adapter.
+
+The anthropic SDK is imported where it is used, not at the top: it takes ~0.4 s (over 1 s
+on a busy 2-core box) and the provider registry imports this module in every process,
+the driver's included, which never calls Anthropic itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import anthropic
 import httpx2
-from anthropic.types import Message as AnthropicMessage
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision
-from harness.providers.openai_errors import (
+from harness.providers.anthropic_stream import StreamState, raw_events
+from harness.providers.registry import (
+    AdapterSettings,
+    ApiSpec,
+    Host,
+    StreamReader,
+    Transport,
+    register_api,
+    register_host,
+)
+from harness.providers.sdk_errors import (
     MALFORMED_ERRORS,
     body_text,
     classify_sdk_error,
     mid_stream_error,
 )
-from harness.providers.wire_timing import timed_attempt, traced_aiohttp_client
+from harness.providers.sse import encode, post_stream, stream_headers
+from harness.providers.wire_timing import SharedSession, timed_attempt, traced_aiohttp_client
 from harness.redact import Redactor
 from harness.retry_after import server_wait_s
-from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
+from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse, connection_key
 from harness.timing import CallClock
 
-Transport = Literal["aiohttp", "httpx"]
+if TYPE_CHECKING:
+    import anthropic
+
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=True)
+# `@low/@medium/@high` turn on extended thinking with this budget of thinking tokens (the
+# API's minimum is 1024); other variants name something else and are not sent.
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 _CONTEXT_MARKERS = ("prompt is too long", "exceed context limit", "context window")
 _QUOTA_MARKERS = ("credit balance", "billing_error")
 
@@ -75,26 +99,35 @@ class AnthropicProvider(ProviderAPI):
     """
 
     def __init__(self, provider: str, base_url: str | None, api_key: str | None,
-                 api_key_env: str = "ANTHROPIC_API_KEY", transport: Transport = "aiohttp") -> None:
+                 api_key_env: str = DEFAULT_KEY_ENV, transport: Transport = "aiohttp",
+                 stream_reader: StreamReader = "sse") -> None:
         self.provider = provider
         self.api_key_env = api_key_env
+        import anthropic
+
         key = api_key if api_key is not None else (os.environ.get(api_key_env) or None)
-        self._key_hash = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
         self._redactor = Redactor([key] if key else [])
-        http_client = traced_aiohttp_client(sdk="anthropic") if transport == "aiohttp" else None
+        # aiohttp: the SDK's transport and our own stream reader share one traced session
+        self._session = SharedSession() if transport == "aiohttp" else None
+        http_client = (traced_aiohttp_client(sdk="anthropic", session=self._session)
+                       if self._session is not None else None)
         self._client = anthropic.AsyncAnthropic(base_url=base_url, api_key=key, max_retries=0,
                                                 http_client=http_client)
         self.base_url = str(self._client.base_url)
+        self._messages_url = self.base_url.rstrip("/") + "/v1/messages"
+        self._sse_headers = stream_headers(self._client)
+        self._own_reader = self._session is not None and stream_reader == "sse"
+        self._connection_key = connection_key(provider, key, base_url or self.base_url)
         # resource properties import their modules lazily: pay that now, not in a TTFT
         self._messages = self._client.messages
 
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False)
+        return CAPABILITIES
 
     def connection_key(self) -> str:
-        return f"{self.provider}:{self._key_hash or 'nokey'}"
+        return self._connection_key
 
     async def warm_up(self) -> None:
         """Open a pooled connection and run the SDK's lazy request path once, untimed.
@@ -107,6 +140,8 @@ class AnthropicProvider(ProviderAPI):
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._session is not None:
+            await self._session.aclose()
 
     async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
         system, messages = split_system(request.messages)
@@ -116,11 +151,18 @@ class AnthropicProvider(ProviderAPI):
             kwargs["system"] = system
         if request.tools:
             kwargs["tools"] = [anthropic_tool(t) for t in request.tools]
+        budget = THINKING_BUDGETS.get(request.variant)
+        if budget is not None:  # extended thinking; max_tokens counts it, so the answer keeps its own
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            kwargs["max_tokens"] = request.max_tokens + budget
         send = self._call_streaming if request.stream else self._call_once
         return await timed_attempt(clock, lambda meta: send(kwargs, clock, meta))
 
     async def _call_once(self, kwargs: dict[str, Any], clock: CallClock,
                          meta: dict[str, str | None]) -> ProviderResponse:
+        import anthropic
+        from anthropic.types import Message as AnthropicMessage
+
         raw = await self._messages.with_raw_response.create(stream=False, **kwargs)
         clock.mark_first_byte()
         request_id = meta["request_id"] = raw.headers.get("request-id")
@@ -144,10 +186,11 @@ class AnthropicProvider(ProviderAPI):
                     tool_calls.append({"id": block.id, "name": block.name, "arguments": block.input})
             usage = message.usage
             details = usage.output_tokens_details
+            thinking = details.thinking_tokens if details is not None else None
             response = ProviderResponse(
-                text="".join(parts), finish_reason=message.stop_reason,
-                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                reasoning_tokens=details.thinking_tokens if details is not None else None,
+                text="".join(parts), finish_reason=message.stop_reason, input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens - thinking if thinking else usage.output_tokens,
+                reasoning_tokens=thinking,
                 request_id=request_id or message.id, tool_calls=tool_calls)
         except MALFORMED_ERRORS as exc:
             raise ProviderCallError(ErrorClass.MALFORMED_RESPONSE,
@@ -157,14 +200,25 @@ class AnthropicProvider(ProviderAPI):
 
     async def _call_streaming(self, kwargs: dict[str, Any], clock: CallClock,
                               meta: dict[str, str | None]) -> ProviderResponse:
-        stream = await self._messages.create(stream=True, **kwargs)
-        clock.mark_first_byte()  # the stream object exists once the headers have arrived
-        request_id: str | None = stream.response.headers.get("request-id")
+        import anthropic
+
+        events: AsyncIterator[Any]
+        if self._session is not None and self._own_reader:  # our reader over aiohttp (`anthropic_stream`)
+            body = {k: v for k, v in kwargs.items() if k != "timeout"}
+            body["stream"] = True
+            raw = await post_stream(self._session, self._client, anthropic, self._messages_url, encode(body),
+                                    self._sse_headers, kwargs["timeout"], connection_error_is_timeout=False)
+            events, close = raw_events(raw, self._client, self._messages_url), _releaser(raw)
+            request_id, status = raw.headers.get("request-id"), raw.status
+        else:
+            stream = await self._messages.create(stream=True, **kwargs)
+            events, close = stream, stream.close
+            request_id, status = stream.response.headers.get("request-id"), stream.response.status_code
+        clock.mark_first_byte()  # the headers have arrived
         meta["request_id"] = request_id
-        status = stream.response.status_code
-        acc = _StreamState()
+        acc = StreamState(clock)
         try:
-            async for event in stream:
+            async for event in events:
                 if acc.feed(event):
                     clock.mark_content()
         except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError,
@@ -178,7 +232,7 @@ class AnthropicProvider(ProviderAPI):
                                     f"malformed stream event: {type(exc).__name__}: {exc}",
                                     status=status) from exc
         finally:
-            await stream.close()
+            await close()
         if not acc.stopped:
             raise ProviderCallError(ErrorClass.STREAM_BROKEN,
                                     "stream ended without message_stop", status=status)
@@ -189,7 +243,7 @@ class AnthropicProvider(ProviderAPI):
                                     f"tool arguments are not JSON: {exc}", status=status) from exc
         return ProviderResponse(
             text="".join(acc.parts), finish_reason=acc.stop_reason,
-            input_tokens=acc.input_tokens, output_tokens=acc.output_tokens,
+            input_tokens=acc.input_tokens, output_tokens=acc.visible_output_tokens,
             reasoning_tokens=acc.thinking_tokens, request_id=request_id or acc.message_id,
             tool_calls=tool_calls)
 
@@ -199,6 +253,8 @@ class AnthropicProvider(ProviderAPI):
         return redacted(self._classify(error), self._redactor)
 
     def _classify(self, error: BaseException) -> RetryDecision:
+        import anthropic
+
         return classify_sdk_error(error, self.provider, anthropic, self._classify_status)
 
     def _classify_status(self, error: anthropic.APIStatusError) -> RetryDecision:
@@ -240,59 +296,12 @@ def redacted(decision: RetryDecision, redactor: Redactor) -> RetryDecision:
                          retry_after_s=decision.retry_after_s, status=decision.status)
 
 
-class _StreamState:
-    """What the raw SSE events say so far: text, tool calls being assembled, usage, end."""
+def _releaser(response: aiohttp.ClientResponse) -> Callable[[], Awaitable[None]]:
+    """Hand the connection back (aiohttp closes it instead if the body was not read to the end)."""
+    async def release() -> None:
+        response.release()
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.tools: dict[int, dict[str, Any]] = {}
-        self.stop_reason: str | None = None
-        self.stopped = False
-        self.message_id: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.thinking_tokens: int | None = None
-
-    def feed(self, event: Any) -> bool:
-        """Take one event; True when it carried content (text or tool-argument bytes)."""
-        kind = event.type
-        if kind == "message_start":
-            message = event.message
-            self.message_id = message.id
-            self.input_tokens = message.usage.input_tokens
-            self.output_tokens = message.usage.output_tokens
-        elif kind == "content_block_start":
-            block = event.content_block
-            if block.type == "tool_use":
-                self.tools[event.index] = {"id": block.id, "name": block.name, "json": ""}
-            elif block.type == "text" and block.text:
-                self.parts.append(block.text)
-                return True
-        elif kind == "content_block_delta":
-            delta = event.delta
-            if delta.type == "text_delta" and delta.text:
-                self.parts.append(delta.text)
-                return True
-            if delta.type == "input_json_delta" and delta.partial_json:
-                self.tools.setdefault(event.index, {"id": None, "name": "", "json": ""})
-                self.tools[event.index]["json"] += delta.partial_json
-                return True
-        elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason or self.stop_reason
-            usage = event.usage
-            self.output_tokens = usage.output_tokens  # cumulative, so the last one wins
-            if usage.input_tokens is not None:
-                self.input_tokens = usage.input_tokens
-            if usage.output_tokens_details is not None:
-                self.thinking_tokens = usage.output_tokens_details.thinking_tokens
-        elif kind == "message_stop":
-            self.stopped = True
-        return False
-
-    def tool_calls(self) -> list[dict[str, Any]]:
-        """Finished tool calls as `{"id", "name", "arguments": {...}}`, in block order."""
-        return [{"id": t["id"], "name": t["name"], "arguments": json.loads(t["json"]) if t["json"] else {}}
-                for _, t in sorted(self.tools.items())]
+    return release
 
 
 def _headers(error: anthropic.APIStatusError) -> Mapping[str, str]:
@@ -300,3 +309,24 @@ def _headers(error: anthropic.APIStatusError) -> Mapping[str, str]:
         return error.response.headers
     except AttributeError:
         return {}
+
+
+async def list_models(base_url: str | None, api_key: str | None, timeout: float) -> list[str]:
+    """The IDs `GET /v1/models` lists (paged by the SDK), without retries."""
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+    try:
+        return [m.id async for m in client.models.list()]
+    finally:
+        await client.close()
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    return AnthropicProvider(name, base_url, api_key, settings.api_key_env or DEFAULT_KEY_ENV,
+                             transport=settings.transport, stream_reader=settings.stream_reader)
+
+
+register_api(ApiSpec(kind="messages", build=build, capabilities=CAPABILITIES, list_models=list_models,
+                     needs_base_url=False))
+register_host(Host("anthropic", "messages", "https://api.anthropic.com", "ANTHROPIC_BASE_URL", DEFAULT_KEY_ENV))

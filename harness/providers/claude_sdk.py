@@ -18,43 +18,34 @@ Why this shape:
 - Failures: the CLI reports an API failure as an error `ResultMessage` (with the HTTP
   status and error type) and then exits non-zero, which the SDK raises as `ResultError`;
   `classify` reads those fields, not the prose, wherever it can.
+- The SDK is imported where it is used: it takes ~0.2-0.5 s to import (more on a busy
+  box), and the provider registry imports this module in every process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import claude_agent_sdk
-from claude_agent_sdk import (
-    AssistantMessage,
-    ClaudeAgentOptions,
-    CLIConnectionError,
-    CLIJSONDecodeError,
-    CLINotFoundError,
-    ProcessError,
-    ResultError,
-    ResultMessage,
-    StreamEvent,
-    TextBlock,
-    ToolUseBlock,
-    query,
-)
-from claude_agent_sdk._errors import MessageParseError
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
 from harness.providers.anthropic_messages import redacted, split_system
+from harness.providers.registry import AdapterSettings, ApiSpec, Host, register_api, register_host
 from harness.redact import Redactor
-from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
+from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse, connection_key
 from harness.timing import CallClock
 
+if TYPE_CHECKING:
+    from claude_agent_sdk import ClaudeAgentOptions, ResultError, ResultMessage
+
+# function tools are not forwarded (only built-in CLI tools, by name)
+CAPABILITIES = Capabilities(streaming=True, tools=False, reasoning=False)
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 STARTUP_GRACE_S = 20.0  # on top of the request timeout: CLI spawn, and its own timeout firing
 _TRANSIENT = frozenset({ErrorClass.STREAM_BROKEN, ErrorClass.MALFORMED_RESPONSE, ErrorClass.TIMEOUT,
                         ErrorClass.CONNECTION, ErrorClass.SERVER_ERROR, ErrorClass.OVERLOADED})
@@ -111,12 +102,12 @@ class ClaudeAgentSDKProvider(ProviderAPI):
     """One Anthropic endpoint and key, reached through the Claude Code CLI."""
 
     def __init__(self, provider: str, base_url: str | None, api_key: str | None,
-                 api_key_env: str = "ANTHROPIC_API_KEY") -> None:
+                 api_key_env: str = DEFAULT_KEY_ENV) -> None:
         self.provider = provider
         self.api_key_env = api_key_env
         key = api_key if api_key is not None else (os.environ.get(api_key_env) or None)
         base = base_url if base_url is not None else os.environ.get("ANTHROPIC_BASE_URL")
-        self._key_hash = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+        self._connection_key = connection_key(provider, key, base)
         self._redactor = Redactor([key] if key else [])
         self._home = tempfile.mkdtemp(prefix="fleetbench-claude-")
         self._env = {**_CLI_ENV, "HOME": self._home, "CLAUDE_CONFIG_DIR": str(Path(self._home, ".claude"))}
@@ -128,15 +119,16 @@ class ClaudeAgentSDKProvider(ProviderAPI):
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        # function tools are not forwarded (only built-in CLI tools, by name)
-        return Capabilities(streaming=True, tools=False, reasoning=False)
+        return CAPABILITIES
 
     def connection_key(self) -> str:
-        return f"{self.provider}:{self._key_hash or 'nokey'}"
+        return self._connection_key
 
     async def warm_up(self) -> None:
         """Run the bundled CLI once (`--version`), untimed, so the first measured call does
         not pay for paging in a ~360 MB binary. Best effort: failures surface on `call`."""
+        import claude_agent_sdk
+
         cli = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
         with contextlib.suppress(Exception):
             proc = await asyncio.create_subprocess_exec(
@@ -149,6 +141,8 @@ class ClaudeAgentSDKProvider(ProviderAPI):
 
     def options(self, request: CallRequest, stderr: list[str]) -> ClaudeAgentOptions:
         """One turn, no tools unless asked for, nothing loaded from disk, no prompts."""
+        from claude_agent_sdk import ClaudeAgentOptions
+
         system, _ = split_system(request.messages)
         names = _tool_names(request.tools or [])
         # `max_tokens` is deliberately not passed on (CLAUDE_CODE_MAX_OUTPUT_TOKENS): the CLI
@@ -162,6 +156,8 @@ class ClaudeAgentSDKProvider(ProviderAPI):
             cwd=self._home, env=env, stderr=lambda line: stderr.append(line) if len(stderr) < 50 else None)
 
     async def call(self, request: CallRequest, clock: CallClock) -> ProviderResponse:
+        from claude_agent_sdk import ResultError, query
+
         stderr: list[str] = []
         run = _Run(clock)
         try:
@@ -194,6 +190,15 @@ class ClaudeAgentSDKProvider(ProviderAPI):
         return redacted(self._classify(error), self._redactor)
 
     def _classify(self, error: BaseException) -> RetryDecision:
+        from claude_agent_sdk import (
+            CLIConnectionError,
+            CLIJSONDecodeError,
+            CLINotFoundError,
+            ProcessError,
+            ResultError,
+        )
+        from claude_agent_sdk._errors import MessageParseError
+
         if isinstance(error, ProviderCallError):
             kind: RetryKind = "transient" if error.error_class in _TRANSIENT else "no"
             return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
@@ -256,6 +261,8 @@ class _Run:
         self.result: ResultMessage | None = None
 
     def feed(self, message: object) -> None:
+        from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, TextBlock, ToolUseBlock
+
         self.clock.mark_first_byte()
         if isinstance(message, StreamEvent) and message.parent_tool_use_id is None:
             event = message.event
@@ -281,3 +288,12 @@ class _Run:
 
     def text(self) -> str:
         return "".join(self.final_text) or "".join(self.parts)
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    return ClaudeAgentSDKProvider(name, base_url, api_key, settings.api_key_env or DEFAULT_KEY_ENV)
+
+
+# no model lister: a model is checked by a one-token call (one CLI run)
+register_api(ApiSpec(kind="agent-sdk", build=build, capabilities=CAPABILITIES, needs_base_url=False))
+register_host(Host("claude-sdk", "agent-sdk", None, "ANTHROPIC_BASE_URL", DEFAULT_KEY_ENV))

@@ -17,22 +17,33 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import httpx2
+import msgspec
 import ollama
 import pydantic
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
-from harness.providers.openai_compat import _chain  # one exception-chain walker for all adapters
+from harness.providers.registry import AdapterSettings, ApiSpec, Host, register_api, register_host
+from harness.providers.sdk_errors import chain
 from harness.redact import Redactor
 from harness.retry_after import server_wait_s
-from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse
+from harness.seam import CallRequest, Capabilities, ProviderAPI, ProviderResponse, connection_key
 from harness.timing import CallClock
+
+if TYPE_CHECKING:
+    from harness.providers.ollama_preflight import PreflightReport, PreflightThresholds
 
 T = TypeVar("T")
 DEFAULT_HOST = "http://127.0.0.1:11434"
+LOCAL_PROVIDER = "local"
+# The models an Ollama server runs (small local ones) refuse native tool definitions, so the
+# tool-use phase describes tools in the prompt there; the adapter still forwards `tools`.
+CAPABILITIES = Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True,
+                            native_tools=False)
 _MALFORMED = (json.JSONDecodeError, pydantic.ValidationError, KeyError, TypeError, ValueError)
 _TRANSIENT = frozenset({ErrorClass.STREAM_BROKEN, ErrorClass.MALFORMED_RESPONSE, ErrorClass.TIMEOUT,
                         ErrorClass.CONNECTION, ErrorClass.SERVER_ERROR, ErrorClass.OVERLOADED,
@@ -95,6 +106,8 @@ class OllamaProvider(ProviderAPI):
         self.host = resolve_host(host)
         self.keep_alive = keep_alive
         api_key = os.environ.get("OLLAMA_API_KEY")  # the client sends it as a bearer token
+        # the limit pool is the server (as the limiter's): the bearer token is optional
+        self._connection_key = connection_key(provider, None, self.host)
         self._redactor = Redactor([api_key] if api_key else [])
         self._client = ollama.AsyncClient(
             host=self.host, event_hooks={"request": [_on_request], "response": [_on_response]})
@@ -102,10 +115,10 @@ class OllamaProvider(ProviderAPI):
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(streaming=True, tools=True, reasoning=False, structured_output=True)
+        return CAPABILITIES
 
     def connection_key(self) -> str:
-        return f"{self.provider}:{self.host}"
+        return self._connection_key
 
     async def warm_up(self) -> None:
         """Open a pooled connection and touch /api/ps and /api/tags, untimed. Best effort:
@@ -220,18 +233,18 @@ class OllamaProvider(ProviderAPI):
             if error.error_class == ErrorClass.RATE_LIMITED:
                 kind = "rate_limit"
             return RetryDecision(kind, error.error_class, str(error), error.retry_after_s, error.status)
-        chain = _chain(error)
-        if any(isinstance(e, (httpx.TimeoutException, httpx2.TimeoutException, TimeoutError)) for e in chain):
+        links = chain(error)
+        if any(isinstance(e, (httpx.TimeoutException, httpx2.TimeoutException, TimeoutError)) for e in links):
             return RetryDecision("transient", ErrorClass.TIMEOUT, f"request to Ollama at {self.host} timed out")
-        if any(isinstance(e, (httpx.ConnectError, httpx2.ConnectError, ConnectionRefusedError)) for e in chain) \
+        if any(isinstance(e, (httpx.ConnectError, httpx2.ConnectError, ConnectionRefusedError)) for e in links) \
                 or type(error) is ConnectionError:  # the client's own "Failed to connect to Ollama"
             return RetryDecision("transient", ErrorClass.CONNECTION,
                                  f"cannot connect to Ollama at {self.host} (set by the provider's host or "
                                  f"$OLLAMA_HOST): is `ollama serve` running there?")
         if any(isinstance(e, (httpx.RemoteProtocolError, httpx.ReadError, httpx2.TransportError))
-               for e in chain):
+               for e in links):
             return RetryDecision("transient", ErrorClass.STREAM_BROKEN,
-                                 f"response from Ollama at {self.host} cut off: {type(chain[-1]).__name__}")
+                                 f"response from Ollama at {self.host} cut off: {type(links[-1]).__name__}")
         if isinstance(error, _MALFORMED):
             return RetryDecision("transient", ErrorClass.MALFORMED_RESPONSE,
                                  f"malformed response from Ollama at {self.host}: {type(error).__name__}: {error}")
@@ -302,3 +315,32 @@ def _tool_calls(message: ollama.Message) -> list[dict[str, Any]]:
     """Ollama sends each tool call whole: `{"name", "arguments"}` with arguments a dict."""
     return [{"name": tc.function.name, "arguments": dict(tc.function.arguments)}
             for tc in (message.tool_calls or [])]
+
+
+async def list_models(base_url: str | None, api_key: str | None, timeout: float) -> list[str]:
+    """The models `ollama list` shows (pulled on that server)."""
+    client = ollama.AsyncClient(host=resolve_host(base_url), timeout=timeout)
+    try:
+        response = await client.list()
+        return [m.model for m in response.models if m.model]
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+
+
+async def preflight(base_url: str | None, archive_dir: Path, thresholds: PreflightThresholds) -> PreflightReport:
+    """Is the server idle, and is there disk and RAM for the run (`ollama_preflight`)?"""
+    from harness.providers.ollama_preflight import preflight as check
+
+    return await check(base_url, archive_dir, thresholds)
+
+
+def build(name: str, base_url: str | None, api_key: str | None, settings: AdapterSettings) -> ProviderAPI:
+    return OllamaProvider(name, base_url)
+
+
+register_api(ApiSpec(kind="ollama", build=build, capabilities=CAPABILITIES, list_models=list_models,
+                     lister_name="ollama list", preflight=preflight, normalize_url=resolve_host))
+register_host(Host("ollama", "ollama", DEFAULT_HOST, "OLLAMA_HOST"))
+# the embedded GGUF models (llama.cpp behind Ollama's wire), served by the run itself
+register_host(Host(LOCAL_PROVIDER, "ollama", capabilities=msgspec.structs.replace(
+    CAPABILITIES, own_tokenizer=True, serial=True, local=True)))

@@ -42,20 +42,42 @@ def traced_trace_config() -> aiohttp.TraceConfig:
     return trace
 
 
+class SharedSession:
+    """One aiohttp session with send-time tracing, made on first use (it must be made
+    inside the running loop): the SDK's transport and our own SSE reader share its pool.
+
+    The pool is sized generously on purpose: concurrency is the limiter's job, and a small
+    pool would add invisible queueing of its own.
+    """
+
+    def __init__(self, connection_limit: int = 1000) -> None:
+        self.connection_limit = connection_limit
+        self._session: aiohttp.ClientSession | None = None
+
+    def __call__(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.connection_limit, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[traced_trace_config()])
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the pool (the SDK's client only closes it if the SDK itself used it)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 def traced_aiohttp_client(connection_limit: int = 1000,
-                          sdk: Literal["openai", "anthropic"] = "openai") -> Any:
-    """The openai/anthropic SDKs' aiohttp transport, with send-time tracing.
+                          sdk: Literal["openai", "anthropic"] = "openai",
+                          session: SharedSession | None = None) -> Any:
+    """The openai/anthropic SDKs' aiohttp transport over `session` (send-time tracing).
 
     Each SDK gets its own vendored transport and client class: the anthropic copy maps a
     dropped connection to `ConnectError` (openai's to `ConnectTimeout`) and sets its own
     default timeout and pool limits, so mixing them would change error classification.
-    The connection pool is sized generously on purpose: concurrency is the limiter's job,
-    and a small pool would add invisible queueing of its own.
+    The SDK's client closes the session when it is closed.
     """
-
-    def session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=connection_limit, keepalive_timeout=30)
-        return aiohttp.ClientSession(connector=connector, trace_configs=[traced_trace_config()])
+    if session is None:
+        session = SharedSession(connection_limit)
 
     if sdk == "anthropic":
         import anthropic

@@ -104,3 +104,46 @@ def test_missing_usage_is_counted_and_flagged() -> None:
     given = ProviderResponse(text="hello world", input_tokens=99, output_tokens=7)
     fill_missing_usage(item, given)
     assert (given.input_tokens, given.output_tokens) == (99, 7) and not given.usage_counted
+
+
+async def test_quota_falls_back_through_the_chain_with_attempts_numbered_across_it() -> None:
+    """The phase agent uses the one quota fallback (harness/fallback.py): each model tried
+    keeps its attempts in the log, numbered across the chain, and the record names who
+    answered; a fallback's adapter is only built once the chain reaches it."""
+    from harness.catalogue import Catalogue, CatalogueEntry
+
+    brain = BrainConfig(ttft_ms=5, itl_ms=1, output_tokens=3)
+    sim_config = SimConfig(models={"primary": brain, "backup": brain, "last": brain, "fine": brain},
+                           faults=[FaultRule(kind="quota", model="primary", rate=1.0),
+                                   FaultRule(kind="quota", model="backup", rate=1.0)])
+
+    def entry(model: str, api: str, fallback: str | None) -> CatalogueEntry:
+        return CatalogueEntry(provider="sim", id=model, api=api, price_in_per_mtok=1.0, price_out_per_mtok=2.0,
+                              fallback=fallback)
+
+    catalogue = Catalogue(models=[entry("primary", "chat", "sim/backup"), entry("backup", "chat", "sim/last"),
+                                  entry("last", "responses", None), entry("fine", "chat", "sim/last")])
+    with SimThread(sim_config) as sim:
+        config = FleetConfig()
+        provider = resolve_provider("sim", config, sim_url=sim.url, model_apis=catalogue.model_apis("sim"))
+        phase = make_phase("baseline")
+
+        async def run(model: str) -> tuple[PhaseAgent, ListSink]:
+            ctx = PlanContext(suites=[load_suite("smoke")], models=[ModelRef.parse(model)], config=config, limit=1)
+            sink = ListSink()
+            agent = PhaseAgent(phase, "run-f", phase.plan(ctx), {"sim": provider},
+                               lambda _: LimiterCore(ProviderLimits()),
+                               RetryPolicy(base_delay_s=0.01, max_delay_s=0.05), sink,
+                               concurrency=1, worker="test", holder="h1", catalogue=catalogue)
+            await agent.run()
+            return agent, sink
+
+        agent, sink = await run("sim/fine")
+        assert [r.answered_by for r in sink.records] == ["sim/fine"]
+        assert ("sim", "responses") not in agent._apis  # `last` was never reached
+        agent, sink = await run("sim/primary")
+        (record,) = sink.records
+        assert record.status == "ok" and record.answered_by == "sim/last" and record.attempts == 3
+        assert [(a.attempt, a.error_class) for a in record.attempt_log] == [
+            (1, "quota_exhausted"), (2, "quota_exhausted"), (3, None)]
+        assert record.cost_usd is not None and sim.truths()[-1].api == "responses"

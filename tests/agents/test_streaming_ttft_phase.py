@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from agents.config import FleetConfig
@@ -86,3 +87,17 @@ def test_write_artifacts_draws_the_ttft_plot(tmp_path: Path) -> None:
     png = tmp_path / PLOT_NAME
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
     assert StreamingTTFTPhase().write_artifacts(tmp_path, []) == []
+
+
+def test_summary_reports_both_ttfts_for_a_reasoning_model() -> None:
+    """A reasoning model's row shows the first token of any kind and the reasoning's
+    duration beside the answer's TTFT; a plain model's first token is its TTFT."""
+    thinker = [msgspec.structs.replace(r, first_token_ms=r.ttft_ms - 300 if r.ttft_ms else None, reasoning_ms=290.0)
+               for r in _model("sim/thinker", 400, 600, 5)]
+    plain = [msgspec.structs.replace(r, first_token_ms=r.ttft_ms) for r in _model("sim/plain", 20, 200, 5)]
+    text = StreamingTTFTPhase().summary_section(thinker + plain)
+    assert text is not None and "| first token p50 | reasoning p50 |" in text
+    rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| sim/")}
+    assert "| 400.0 | 418.0 | 100.0 | 290.0 |" in rows["sim/thinker"]  # TTFT p50, p95, first token, reasoning
+    assert "| 20.0 | 38.0 | 20.0 | - |" in rows["sim/plain"]
+    assert "first answer token" in text

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from archive.aggregate import aggregate
@@ -162,3 +163,14 @@ def test_browse(tmp_path: Path) -> None:
     assert detail.info.status == "interrupted" and detail.stats[0].model == "sim/slow"
     with pytest.raises(InputError):
         show_run(runs, "ghost")
+
+
+def test_run_summary_reports_both_ttfts_when_a_model_reasoned() -> None:
+    plain = rec("a", ttft=10, e2e=20)
+    thinking = [msgspec.structs.replace(rec(f"t{i}", model="sim/thinker", ttft=300 + i, e2e=320 + i),
+                                        first_token_ms=30.0 + i, reasoning_ms=260.0, reasoning_tokens=40)
+                for i in range(3)]
+    md = render_run_summary(manifest("r1", "2026-11-22T07:13:55.123Z"), [plain, *thinking])
+    assert "| model | TTFT p50 ms (first answer token) | first token p50 ms (any kind) |" in md
+    assert "| sim/thinker | 301.0 | 31.0 | 260.0 | 120 |" in md and "| sim/fast | 10.0 |" not in md
+    assert "first answer token" not in render_run_summary(manifest("r2", "2026-11-22T07:13:55.123Z"), [plain])

@@ -42,3 +42,17 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
     full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, check=False,
                           env=full_env, timeout=timeout, cwd=cwd)
+
+
+def run_watched(session: Any, phase: str = "baseline", during: Any = None) -> tuple[Any, list[Any]]:
+    """Spawn `phase`, call `during(session)` while it runs (to inject a fault), wait, and
+    return the result with the simulator's ground truth; the session is always closed."""
+    try:
+        session.spawn(phase)
+        if during is not None:
+            during(session)
+        result = session.wait()
+        truths = session.sim.truths() if session.sim is not None else []
+    finally:
+        session.close()
+    return result, truths

@@ -238,7 +238,7 @@ def test_codex_retry_rate_limited_then_retry_run_merges(ray_local: None, tmp_pat
         assert "| fail |" in summary
 
         # `fleetbench retry RUN_ID --errors-only`, through the same Python calls as the CLI
-        keys = failed_keys(parent_records, errors_only=True)
+        keys = failed_keys(parent_records)
         retry_spec = RunSpec.from_manifest(json.loads((parent.run_dir / "manifest.json").read_text())["request"])
         retry_spec.only_keys = keys
         child = run(retry_spec, runs_dir=runs, parent_run=parent.run_id)

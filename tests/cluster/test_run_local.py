@@ -40,7 +40,7 @@ def test_run_archives_exactly_one_record_per_key(ray_local: None, tmp_path: Path
     assert manifest["status"] == "completed" and manifest["models"] == MODELS
     assert manifest["suites"][0]["sha256"] and manifest["versions"]["ray"]
     events = [json.loads(line)["event"] for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
-    assert events[0] == "collector_started" and "phase_finished" in events and events[-1] == "run_finalized"
+    assert events[0] == "collector_started" and "phase_finished" in events and events[-1] == "run_finalized", events
     assert (result.run_dir / "summary.md").read_text().count("sim/") >= 2
     assert (runs / "AGGREGATE_SUMMARY.md").exists() and (runs / "aggregate.json").exists()
     # measured TTFT is never below the simulator's ground truth, and close to it (a busy

@@ -76,16 +76,23 @@ class RecordingLimiter:
         self.renewed = 0
         self.pauses: list[float] = []
         self.acquire_delay_s = acquire_delay_s
+        self.acquire_failures = 0
+        self.release_fails = False
 
-    async def acquire(self, holder: str, tokens: int = 0) -> Lease:
+    async def acquire(self, holder: str, tokens: int = 0, *, timeout_s: float | None = None) -> Lease:
         if self.acquire_delay_s:
             await asyncio.sleep(self.acquire_delay_s)
+        if self.acquire_failures:
+            self.acquire_failures -= 1
+            raise RuntimeError("limiter actor died")
         self.acquired.append(tokens)
-        return await self.core.acquire(holder, tokens)
+        return await self.core.acquire(holder, tokens, timeout_s=timeout_s)
 
     async def release(self, lease_id: str, tokens_used: int | None = None) -> None:
         self.released.append(tokens_used)
         await self.core.release(lease_id, tokens_used)
+        if self.release_fails:
+            raise RuntimeError("limiter actor died during release")
 
     async def renew(self, lease_id: str) -> bool:
         self.renewed += 1
@@ -206,12 +213,60 @@ async def test_limiter_wait_is_not_in_ttft() -> None:
     assert outcome.ttft_ms is not None and outcome.ttft_ms < 100
 
 
-async def test_long_attempt_renews_its_lease() -> None:
+async def test_long_attempt_keeps_its_permit_through_heartbeats() -> None:
     limiter = RecordingLimiter(ProviderLimits(max_concurrent=1, lease_ttl_s=0.06))
     outcome, _, _ = await run(FakeProvider([ok()], call_s=0.15), limiter=limiter)
-    assert outcome.status == "ok"
-    assert limiter.renewed >= 3
-    assert limiter.core.stats()["reclaimed_total"] == 0
+    assert outcome.status == "ok" and outcome.attempts == 1
+    assert limiter.core.revoked_total == 0
+    assert limiter.core.pool_stats()["reclaimed_clients"] == 0
+
+
+async def test_a_revoked_permit_interrupts_the_attempt_which_is_made_again() -> None:
+    limiter = RecordingLimiter(ProviderLimits(max_concurrent=2))
+    provider = FakeProvider([ok()], call_s=0.3)
+    task = asyncio.create_task(execute_call(provider, REQUEST, limiter, RetryPolicy(), holder="t"))
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if limiter.core.stats()["in_flight"] == 1:
+            break
+    limiter.core._revoke(1)  # what a lapsed heartbeat or a pool that lost us does
+    outcome = await task
+    assert outcome.status == "ok" and provider.calls == 2
+    assert outcome.attempts == 1  # the interrupted attempt is ours, not the model's
+    assert [a.error_class for a in outcome.attempt_log] == ["limiter_error", None]
+    assert limiter.core.stats()["in_flight"] == 0 and len(limiter.acquired) == 2
+
+
+async def test_a_failing_limiter_is_retried_never_raised() -> None:
+    limiter = RecordingLimiter()
+    limiter.acquire_failures = 2
+    outcome, _, fake = await run(FakeProvider([ok()]), limiter=limiter)
+    assert outcome.status == "ok" and outcome.attempts == 1 and len(fake.sleeps) == 2
+
+
+async def test_a_failed_release_never_discards_a_success() -> None:
+    limiter = RecordingLimiter()
+    limiter.release_fails = True
+    outcome, _, _ = await run(FakeProvider([ok()]), limiter=limiter)
+    assert outcome.status == "ok" and outcome.response is not None and outcome.response.text == "hi"
+
+
+async def test_deadline_bounds_the_limiter_wait() -> None:
+    limiter = RecordingLimiter(ProviderLimits(max_concurrent=1))
+    blocker = await limiter.core.acquire("other")
+    outcome = await execute_call(FakeProvider([ok()]), REQUEST, limiter, RetryPolicy(deadline_s=0.2), holder="t")
+    assert outcome.status == "error" and outcome.error_class == "limiter_error" and outcome.attempts == 0
+    assert "limiter" in (outcome.error_message or "")
+    await limiter.core.release(blocker.lease_id)
+
+
+async def test_deadline_bounds_a_running_attempt() -> None:
+    limiter = RecordingLimiter()
+    provider = FakeProvider([ok()], call_s=30)
+    outcome = await execute_call(provider, REQUEST, limiter, RetryPolicy(deadline_s=0.2), holder="t")
+    assert outcome.status == "error" and outcome.error_class == "timeout" and outcome.attempts == 1
+    assert "deadline" in (outcome.error_message or "")
+    assert limiter.released == [None]
 
 
 async def test_cancellation_propagates_and_releases_the_lease() -> None:

@@ -37,7 +37,8 @@ def test_aliases_and_apis(cat: Catalogue) -> None:
     assert opus is not None and opus.id.startswith("claude-opus") and opus.api == "agent-sdk"
     codex = cat.resolve("openai", "gpt-5-codex")
     assert codex is not None and codex.api == "responses" and codex.capabilities.reasoning
-    assert "gpt-5-codex" in cat.responses_models("openai") and "gpt-5" not in cat.responses_models("openai")
+    apis = cat.model_apis("openai")
+    assert apis["gpt-5-codex"] == "responses" and apis["gpt-5"] != "responses"
     limits = codex.default_limits
     assert limits is not None and limits.to_provider_limits().requests_per_window == limits.rpm
 

@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import InputError
 from harness.keys import load_env_files
-from harness.providers.presets import PRESETS, preset_for
+from harness.providers.presets import host_for, switchable
 from harness.redact import default_redactor
 
 SCW = "scw-secret-0f1e2d3c4b5a-from-dotenv"
@@ -40,25 +40,25 @@ def test_missing_default_files_are_fine_but_explicit_ones_are_not(tmp_path: Path
 
 
 def test_presets() -> None:
-    scw = preset_for("scaleway", {})
+    scw = host_for("scaleway", {})
     assert scw is not None and scw.base_url == "https://api.scaleway.ai/v1" and scw.api_key_env == "SCW_SECRET_KEY"
-    orr = preset_for("openrouter", {})
+    orr = host_for("openrouter", {})
     assert orr is not None and orr.base_url == "https://openrouter.ai/api/v1"
     assert orr.api_key_env == "OPENROUTER_API_KEY"
-    vllm = preset_for("vllm", {"VLLM_BASE_URL": "http://gpu:8000/v1/"})
+    vllm = host_for("vllm", {"VLLM_BASE_URL": "http://gpu:8000/v1/"})
     assert vllm is not None and vllm.base_url == "http://gpu:8000/v1" and vllm.api_key_env is None
-    unset = preset_for("llamacpp", {})
+    unset = host_for("llamacpp", {})
     assert unset is not None and unset.base_url is None  # the caller reports "no endpoint"
-    assert preset_for("nonesuch", {}) is None
-    assert set(PRESETS) >= {"scaleway", "openrouter", "vllm", "llamacpp"}
+    assert host_for("nonesuch", {}) is None
+    assert set(switchable()) >= {"scaleway", "openrouter", "vllm", "llamacpp"}
 
 
 def test_llm_provider_switch() -> None:
-    chosen = preset_for("llm", {"LLM_PROVIDER": "scaleway"})
+    chosen = host_for("llm", {"LLM_PROVIDER": "scaleway"})
     assert chosen is not None and chosen.name == "scaleway" and chosen.api_key_env == "SCW_SECRET_KEY"
-    local = preset_for("llm", {"LLM_PROVIDER": "llamacpp", "LLAMACPP_BASE_URL": "http://127.0.0.1:8080/v1"})
+    local = host_for("llm", {"LLM_PROVIDER": "llamacpp", "LLAMACPP_BASE_URL": "http://127.0.0.1:8080/v1"})
     assert local is not None and local.base_url == "http://127.0.0.1:8080/v1"
     with pytest.raises(InputError, match="LLM_PROVIDER"):
-        preset_for("llm", {})
+        host_for("llm", {})
     with pytest.raises(InputError, match="unknown provider preset 'azure'"):
-        preset_for("llm", {"LLM_PROVIDER": "azure"})
+        host_for("llm", {"LLM_PROVIDER": "azure"})

@@ -124,7 +124,7 @@ async def test_identity_and_capabilities(api: OpenAICompatProvider) -> None:
     assert api.connection_key() == f"acme:{hashlib.sha256(KEY.encode()).hexdigest()[:12]}"
     assert KEY not in api.connection_key()
     nokey = OpenAICompatProvider("acme", "http://127.0.0.1:1/v1", None, "ACME_API_KEY", transport="httpx")
-    assert nokey.connection_key() == "acme:nokey"
+    assert nokey.connection_key() == "acme:http://127.0.0.1:1/v1"  # no key: the endpoint is the pool
     await nokey.aclose()
     caps = api.capabilities("any")
     assert caps.streaming and caps.tools

@@ -40,8 +40,10 @@ def test_retry_after_ms() -> None:
     assert server_wait_s({"retry-after-ms": "1500"}, now=NOW) == 1.5
 
 
-def test_retry_after_ms_beats_retry_after() -> None:
-    assert server_wait_s({"Retry-After": "2", "retry-after-ms": "1500"}, now=NOW) == 1.5
+def test_both_retry_after_headers_wait_the_longer() -> None:
+    assert server_wait_s({"Retry-After": "2", "retry-after-ms": "1500"}, now=NOW) == 2.0
+    assert server_wait_s({"Retry-After": "1", "retry-after-ms": "1500"}, now=NOW) == 1.5
+    assert server_wait_s({"Retry-After": "junk", "retry-after-ms": "1500"}, now=NOW) == 1.5
 
 
 def test_retry_after_beats_reset_headers() -> None:

@@ -1,7 +1,11 @@
-"""Error classification shared by every adapter built on the openai SDK (Chat Completions,
-Responses), and the transport ladder the anthropic SDK shares with it (`classify_sdk_error`).
+"""Error classification for the SDK-based adapters: the exception ladder of the openai and
+anthropic SDKs (`classify_sdk_error`), the HTTP-status decisions of the OpenAI APIs
+(`classify_openai_error`), and the helpers every adapter uses to read a failure (the
+exception chain, a timeout told from a dropped connection, a body cut short).
 
-Why one module: both APIs raise the same SDK exceptions over the same transports, and a 429
+Why one module: the openai SDK (Chat Completions, Responses) and the anthropic SDK are
+generated from the same template and raise the same exception names over the same
+transports, and the ollama adapter walks exception chains the same way; a 429
 `insufficient_quota` or a dropped aiohttp connection must land in the same error class
 whichever API a model speaks, or provider comparisons would measure our adapters.
 Adapter-specific failures (a stream without its finish marker, a `response.failed` event)
@@ -121,6 +125,12 @@ async def reading_stream(stream: Any, status: int) -> AsyncIterator[None]:
         raise mapped from exc
     finally:
         await stream.close()
+
+
+def error_message(error: object) -> str:
+    """The message of an error payload inside a stream, by the SDK's rule."""
+    message = error.get("message") if isinstance(error, Mapping) else None
+    return message if isinstance(message, str) and message else "An error occurred during streaming"
 
 
 def classify_openai_error(error: BaseException, provider: str, api_key_env: str,
