@@ -88,7 +88,8 @@ class RunProgress:
             return
         now = self._clock()
         moved = self._phases(counts) != self._last_line
-        if now - self._last_print >= (self._interval_s if moved else HEARTBEAT_S):
+        finished = sum(sum(c.values()) for c in counts.values()) >= sum(self._totals.values())
+        if not finished and now - self._last_print >= (self._interval_s if moved else HEARTBEAT_S):
             self._print(self.line(counts, now))
             self._last_line, self._last_print = self._phases(counts), now
 
