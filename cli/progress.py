@@ -2,8 +2,9 @@
 
 On a terminal: a rich progress bar per phase, with ok/error counts and an ETA. Anywhere else
 (a file, a pipe, a CI log): one plain line at most every `interval_s` (10 s) while the counts
-move, a heartbeat line after a minute of no change, and a final line; so the log of a
-three-minute run is a dozen lines, not hundreds. Notes (warnings, models left out for want of
+move, and less often as the run grows (every sixth of the time elapsed: 30 s after 3 min), a
+heartbeat line after a minute of no change, and a final line; so the log of a three-minute
+run is a dozen lines and that of a slow half-hour one about thirty, not hundreds. Notes (warnings, models left out for want of
 a key, a restarted subagent) print at once, in both modes.
 
 Why stdout is never touched: stdout carries the run's results (tables, sections, the archive
@@ -89,7 +90,8 @@ class RunProgress:
         now = self._clock()
         moved = self._phases(counts) != self._last_line
         finished = sum(sum(c.values()) for c in counts.values()) >= sum(self._totals.values())
-        if not finished and now - self._last_print >= (self._interval_s if moved else HEARTBEAT_S):
+        interval = max(self._interval_s, (now - self._started) / 6) if moved else HEARTBEAT_S
+        if not finished and now - self._last_print >= interval:
             self._print(self.line(counts, now))
             self._last_line, self._last_print = self._phases(counts), now
 

@@ -79,3 +79,17 @@ def test_no_progress_line_once_everything_is_done_only_the_final_one() -> None:
     progress.update({"baseline": {"ok": 2}})
     progress.close({"baseline": {"ok": 2}})
     assert stream.getvalue().splitlines() == ["done [30s] 2/2 (ok 2, error 0): baseline 2/2"]
+
+
+def test_lines_thin_out_as_a_run_grows() -> None:
+    stream, clock = io.StringIO(), Clock()
+    progress = RunProgress(stream, live=False, clock=clock)
+    progress.start({"baseline": 100000})
+    for second in range(1, 1801):  # half an hour, a record every second
+        clock.now = 1000.0 + second
+        progress.update({"baseline": {"ok": second}})
+    stamps = [line.split("]")[0] for line in stream.getvalue().splitlines()]
+    # every 10 s for a minute, then each gap a sixth of the time elapsed (x1.2 per line)
+    assert stamps[:8] == [f"progress [{t}s" for t in (10, 20, 30, 40, 50)] + [
+        "progress [1m00s", "progress [1m12s", "progress [1m27s"]
+    assert len(stamps) == 24 and stamps[-1] == "progress [27m26s"  # not 180
