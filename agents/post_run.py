@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.config import FleetConfig
-from agents.phases import section_hooks
+from agents.phases import section_states
 from archive.aggregate import aggregate
 from archive.store import RunStore
 from calibration.calibrate import calibrate
@@ -36,5 +36,5 @@ def post_run(runs_dir: Path, config: FleetConfig, *, calibrate_now: bool) -> lis
                 notes.append(f"select failed: {exc}")
         return decision_sections(runs_dir, [run.path for run in RunStore(runs_dir).list_runs()])
 
-    aggregate(runs_dir, section_hooks(config), extra_sections=extras)
+    aggregate(runs_dir, section_states(config), extra_sections=extras)
     return notes

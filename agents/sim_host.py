@@ -41,7 +41,12 @@ def _die_with_parent() -> None:
 
 
 class ChildServer:
-    """`python -m MODULE ... --port 0`, whose first stdout line is `PREFIX=url`."""
+    """`python -m MODULE ... --port 0`, whose first stdout line is `PREFIX=url`.
+
+    Started on construction, ready once `ready()` has read that line: the driver starts Ray
+    in between, so the server's start-up (the embedded models load their weights) overlaps
+    Ray's. Constructed in the thread that will outlive it (PR_SET_PDEATHSIG fires when the
+    creating *thread* ends, not only the process)."""
 
     def __init__(self, args: list[str], prefix: str) -> None:
         # its own session: a Ctrl-C at the terminal reaches the driver only, which stops this
@@ -51,12 +56,24 @@ class ChildServer:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", *args, "--port", "0"], stdout=subprocess.PIPE, text=True,
             start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline().strip()
-        if not line.startswith(f"{prefix}="):
-            self._proc.kill()
-            raise RuntimeError(f"{args[0]} failed to start (said {line!r})")
-        self.url: str = line.split("=", 1)[1]
+        self._args = args
+        self._prefix = prefix
+        self._url: str | None = None
+
+    def ready(self) -> str:
+        """Wait for the server's first line; its URL."""
+        if self._url is None:
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline().strip()
+            if not line.startswith(f"{self._prefix}="):
+                self._proc.kill()
+                raise RuntimeError(f"{self._args[0]} failed to start (said {line!r})")
+            self._url = line.split("=", 1)[1]
+        return self._url
+
+    @property
+    def url(self) -> str:
+        return self.ready()
 
     def stop(self) -> None:
         if self._proc.poll() is None:

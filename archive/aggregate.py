@@ -1,57 +1,58 @@
 """Merge every archived run into `aggregate.json` and `AGGREGATE_SUMMARY.md`.
 
-Why lineages: a retry run (`parent_run` in its manifest) re-does some keys of its parent;
-counting both the parent's error and the child's success would double-count the call.
-Within a lineage (the runs linked by `parent_run`, named by the root's id) the latest
-record per key wins, runs ordered by creation time then run id, records by line order.
-Separate lineages are independent samples and are all counted.
+Lineages (archive/lineage.py): within a run and its retries the latest record per key
+counts once; separate lineages are independent samples and all count.
 
-Why an unreadable run is reported, not raised: aggregation runs after every run; one
-damaged old run must not stop the archive's summary from being written.
+Why streaming and cached: the archive grows for years, and this runs after every run. Each
+lineage is folded from its results files one record at a time (archive/lineage_fold.py) into
+statistics and the phases' section states, which are cached per lineage
+(archive/aggregate_cache.py) and merged; memory holds one lineage's fold and the running
+merge, never the records, and after a new run only that run's lineage is read.
+
+Why the same archive gives the same bytes: nothing here reads the clock; "as of" is the
+newest run's creation time, lineages merge in root order, and a cached lineage restores
+exactly the state its fold produced.
+
+Why an unreadable run is reported, not raised: one damaged old run must not stop the
+archive's summary from being written.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from archive.manifest import utc_now_iso
-from archive.stats import PhaseModelStats, summarize
-from archive.store import RunDir, RunStore, atomic_write_text
-from archive.summary_md import SectionHook, fmt_pct, phase_sections
+from archive.aggregate_cache import AggregateCache
+from archive.fold_record import hash_file
+from archive.latency import SKETCH_NOTE
+from archive.lineage import (
+    Lineage,
+    RunEntry,
+    RunMeta,
+    build_lineages,
+    lineage_groups,
+    missing_parent,
+    read_meta,
+    read_run,
+)
+from archive.lineage_fold import FileRead, LineageSummary, UnreadableRun, fold_lineage
+from archive.section_state import SectionFactory, SectionState
+from archive.stats import PhaseModelStats, StatsFold, success_interval
+from archive.store import RunStore, atomic_write_bytes, atomic_write_text
+from archive.summary_md import DASH, fmt_rate, phase_parts
 from harness.errors import InputError
-from harness.records import CallRecord, RecordKey
 
 AGGREGATE_JSON = "aggregate.json"
 AGGREGATE_MD = "AGGREGATE_SUMMARY.md"
 
-
-@dataclass
-class RunEntry:
-    run_id: str
-    date: str
-    status: str
-    parent_run: str | None
-    created_at: str
-    lineage: str = ""
-    n_records: int = 0
-    records: list[CallRecord] = field(default_factory=list, repr=False)
-
-
-@dataclass
-class Lineage:
-    root: str
-    runs: list[str]
-    supplied: dict[str, int]
-    records: int
-    stats: list[PhaseModelStats]
-    missing_parent: str | None = None
+__all__ = ["AGGREGATE_JSON", "AGGREGATE_MD", "Aggregate", "Lineage", "RunEntry", "aggregate", "build_lineages",
+           "read_run"]
 
 
 @dataclass
@@ -62,82 +63,105 @@ class Aggregate:
     unreadable: dict[str, str]
     json_path: Path
     md_path: Path
+    records: int = 0
+    as_of: str | None = None
+    folded: list[str] = field(default_factory=list)  # runs whose results were read this time
+    sections: dict[str, str | None] = field(default_factory=dict)
 
 
-def read_run(run: RunDir) -> RunEntry:
-    manifest = run.read_manifest()
-    records = run.load_records()
-    parent = manifest.get("parent_run")
-    return RunEntry(run_id=run.run_id, date=run.date, status=str(manifest.get("status") or "unknown"),
-                    parent_run=parent if isinstance(parent, str) and parent else None,
-                    created_at=str(manifest.get("created_at") or ""), n_records=len(records), records=records)
+@dataclass
+class _Merged:
+    """The running merge over lineages, in root order."""
+
+    stats: StatsFold = field(default_factory=StatsFold)
+    sections: dict[str, SectionState] = field(default_factory=dict)
+    lineages: list[Lineage] = field(default_factory=list)
+    n_records: dict[str, int] = field(default_factory=dict)
+    lineage_of: dict[str, str] = field(default_factory=dict)
+    folded: list[str] = field(default_factory=list)
+
+    def add(self, summary: LineageSummary) -> None:
+        self.lineages.append(Lineage(root=summary.root, runs=summary.runs, supplied=summary.supplied,
+                                     records=summary.records, stats=summary.rows,
+                                     missing_parent=summary.missing_parent))
+        self.n_records.update(summary.n_records)
+        self.lineage_of.update(dict.fromkeys(summary.runs, summary.root))
+        self.stats.merge(summary.stats)
+        for phase, state in summary.sections.items():
+            mine = self.sections.get(phase)
+            if mine is None:
+                self.sections[phase] = state  # the lineage's own state is not used again
+            else:
+                mine.merge(state)
 
 
-def _root_of(run_id: str, parents: Mapping[str, str | None]) -> str:
-    """Follow `parent_run` links to the oldest run present; cycles stop where they repeat."""
-    seen = {run_id}
-    current = run_id
-    while True:
-        parent = parents.get(current)
-        if parent is None or parent not in parents or parent in seen:
-            return current
-        seen.add(parent)
-        current = parent
+def _lineage(root: str, members: list[RunMeta], parents: Mapping[str, str | None], cache: AggregateCache,
+             factories: Mapping[str, SectionFactory], merged: _Merged) -> LineageSummary:
+    """The lineage's summary, from the cache when its files are unchanged, else folded."""
+    files = {m.run_id: cache.stat(m) for m in members}  # (size, mtime_ns)
+    digests: dict[str, tuple[int, str]] = {}
+    summary = None
+    known = {m.run_id: cache.known(m, *files[m.run_id]) for m in members}
+    if all(known.values()) or cache.has(root):  # else nothing to compare with: fold at once
+        for meta in members:
+            size, mtime_ns = files[meta.run_id]
+            entry = known[meta.run_id]
+            digests[meta.run_id] = (size, entry.digest if entry is not None else hash_file(meta.results, size))
+        summary = cache.load(root, cache.key(members, digests))
+    if summary is None:
+        sizes = {run_id: size for run_id, (size, _) in files.items()}
+        try:
+            summary, reads = fold_lineage(root, members, sizes, factories, missing_parent(root, parents))
+        except UnreadableRun as bad:
+            size, mtime_ns = files[bad.run_id]
+            meta = next(m for m in members if m.run_id == bad.run_id)
+            digest = digests[bad.run_id][1] if bad.run_id in digests else hash_file(meta.results, size)
+            cache.remember(meta, FileRead(size, digest), mtime_ns, unreadable=bad.reason)
+            raise
+        merged.folded.extend(summary.runs)
+        digests.update({run_id: (read.size, read.digest) for run_id, read in reads.items()})
+        cache.save(summary, cache.key(members, digests))
+    for meta in members:
+        size, digest = digests[meta.run_id]
+        cache.remember(meta, FileRead(size, digest), files[meta.run_id][1])
+    return summary
 
 
-def build_lineages(entries: list[RunEntry]) -> tuple[list[Lineage], list[CallRecord]]:
-    """Lineages with their winning records; returns (lineages, all winning records)."""
-    parents = {e.run_id: e.parent_run for e in entries}
-    groups: dict[str, list[RunEntry]] = {}
-    for entry in entries:
-        entry.lineage = _root_of(entry.run_id, parents)
-        groups.setdefault(entry.lineage, []).append(entry)
-    lineages: list[Lineage] = []
-    everything: list[CallRecord] = []
-    for root in sorted(groups):
-        members = sorted(groups[root], key=lambda e: (e.created_at, e.run_id))
-        winners: dict[RecordKey, tuple[str, CallRecord]] = {}
-        for entry in members:
-            for record in entry.records:
-                winners[record.key] = (entry.run_id, record)
-        supplied = {e.run_id: 0 for e in members}
-        for run_id, _ in winners.values():
-            supplied[run_id] += 1
-        chosen = [record for _, record in winners.values()]
-        root_parent = parents.get(root)
-        lineages.append(Lineage(root=root, runs=[e.run_id for e in members], supplied=supplied,
-                                records=len(chosen), stats=summarize(chosen),
-                                missing_parent=root_parent if root_parent not in parents else None))
-        everything.extend(chosen)
-    return lineages, everything
+def _merge_all(metas: list[RunMeta], cache: AggregateCache, factories: Mapping[str, SectionFactory]) -> _Merged:
+    parents = {m.run_id: m.parent_run for m in metas}
+    merged = _Merged()
+    for root, members in lineage_groups(metas).items():
+        merged.add(_lineage(root, members, parents, cache, factories, merged))
+    return merged
 
 
-def _lineage_success(lineage: Lineage) -> float | None:
+def _lineage_success(lineage: Lineage) -> str:
     ok = sum(s.ok for s in lineage.stats)
     judged = ok + sum(s.error for s in lineage.stats)
-    return ok / judged if judged else None
+    if not judged:
+        return DASH
+    interval = success_interval(ok, judged)
+    return fmt_rate(ok / judged, interval.lo, interval.hi)
 
 
-def render_aggregate_md(result: Aggregate, winners: list[CallRecord],
-                        sections: Mapping[str, SectionHook] | None = None,
-                        extra: Sequence[str] = ()) -> str:
+def render_aggregate_md(result: Aggregate, extra: Sequence[str] = ()) -> str:
     lines = [
         "# Aggregate summary",
         "",
-        f"- generated: {utc_now_iso()}",
-        f"- runs: {len(result.runs)}; lineages: {len(result.lineages)}; records counted: {len(winners)}",
+        f"- as of: {result.as_of or DASH} (the newest run's creation time)",
+        f"- runs: {len(result.runs)}; lineages: {len(result.lineages)}; records counted: {result.records}",
         "",
-        "Within a lineage (a run and its retries) the latest record per key counts once.",
+        "Within a lineage (a run and its retries) the latest record per key counts once. " + SKETCH_NOTE,
     ]
     parts = ["\n".join(lines)]
-    parts.extend(phase_sections(winners, sections) if winners else ["No results recorded."])
+    parts.extend(phase_parts(result.overall, result.sections) if result.records else ["No results recorded."])
     parts.extend(extra)
-    rows = ["| lineage (root run) | runs | records | success % | records supplied by run |",
+    rows = ["| lineage (root run) | runs | records | success % [95% CI] | records supplied by run |",
             "|---|---:|---:|---:|---|"]
     for lin in result.lineages:
         supplied = ", ".join(f"{run}: {n}" for run, n in lin.supplied.items())
         root = lin.root + (f" (parent {lin.missing_parent} missing)" if lin.missing_parent else "")
-        rows.append(f"| {root} | {len(lin.runs)} | {lin.records} | {fmt_pct(_lineage_success(lin))} | {supplied} |")
+        rows.append(f"| {root} | {len(lin.runs)} | {lin.records} | {_lineage_success(lin)} | {supplied} |")
     parts.append("## Lineages\n\n" + "\n".join(rows))
     runs = ["| run | date | status | parent | records |", "|---|---|---|---|---:|"]
     for e in result.runs:
@@ -151,37 +175,81 @@ def render_aggregate_md(result: Aggregate, winners: list[CallRecord],
 
 def _to_json(result: Aggregate) -> dict[str, Any]:
     return {
-        "generated_at": utc_now_iso(datetime.now(UTC)),
+        "as_of": result.as_of,
         "runs": [{"run_id": e.run_id, "date": e.date, "status": e.status, "parent_run": e.parent_run,
                   "created_at": e.created_at, "lineage": e.lineage, "records": e.n_records} for e in result.runs],
         "lineages": [{"root": lin.root, "runs": lin.runs, "supplied": lin.supplied, "records": lin.records,
-                      "missing_parent": lin.missing_parent, "stats": msgspec.to_builtins(lin.stats)}
-                     for lin in result.lineages],
-        "overall": msgspec.to_builtins(result.overall),
+                      "missing_parent": lin.missing_parent, "stats": lin.stats} for lin in result.lineages],
+        "overall": result.overall,
         "unreadable": result.unreadable,
     }
 
 
-def aggregate(runs_dir: Path, sections: Mapping[str, SectionHook] | None = None,
-              extra_sections: Callable[[], Sequence[str]] | None = None) -> Aggregate:
-    """Read every run, resolve lineages, write both aggregate files atomically.
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Folding allocates millions of short-lived objects and no reference cycles; each of the
+    collector's full passes over the process's heap (every imported module) costs ~100 ms
+    here, several times per aggregate. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
+
+def aggregate(runs_dir: Path, sections: Mapping[str, SectionFactory] | None = None,
+              extra_sections: Callable[[], Sequence[str]] | None = None) -> Aggregate:
+    """Fold (or load from the cache) every lineage, merge, write both aggregate files atomically.
+
+    `sections` maps phase names to their section-state factories (agents.phases.section_states).
     `extra_sections` runs after `aggregate.json` is written and before the markdown, so
     sections computed from it (model selection reads availability there) are current."""
+    with _without_cycle_collection():
+        return _aggregate(runs_dir, sections, extra_sections)
+
+
+def _aggregate(runs_dir: Path, sections: Mapping[str, SectionFactory] | None,
+               extra_sections: Callable[[], Sequence[str]] | None) -> Aggregate:
     store = RunStore(runs_dir)
     if not store.runs_dir.is_dir():
         raise InputError(str(runs_dir), "no such run archive directory")
-    entries: list[RunEntry] = []
+    factories = dict(sections or {})
+    cache = AggregateCache(store.runs_dir, factories)
     unreadable: dict[str, str] = {}
+    metas: list[RunMeta] = []
     for run in store.list_runs():
         try:
-            entries.append(read_run(run))
+            meta = read_meta(run)
         except InputError as exc:
             unreadable[run.run_id] = str(exc)
-    lineages, winners = build_lineages(entries)
-    result = Aggregate(runs=entries, lineages=lineages, overall=summarize(winners), unreadable=unreadable,
-                       json_path=store.runs_dir / AGGREGATE_JSON, md_path=store.runs_dir / AGGREGATE_MD)
-    atomic_write_text(result.json_path, json.dumps(_to_json(result), indent=2) + "\n")
+            continue
+        size, mtime_ns = cache.stat(meta)
+        known = cache.known(meta, size, mtime_ns)
+        if known is not None and known.unreadable:
+            unreadable[run.run_id] = known.unreadable
+            cache.remember(meta, FileRead(size, known.digest), mtime_ns, unreadable=known.unreadable)
+            continue
+        metas.append(meta)
+    while True:  # a corrupt file found while folding leaves its run out, then the rest merge again
+        try:
+            merged = _merge_all(metas, cache, factories)
+            break
+        except UnreadableRun as bad:
+            unreadable[bad.run_id] = bad.reason
+            metas = [m for m in metas if m.run_id != bad.run_id]
+    cache.finish(lin.root for lin in merged.lineages)
+    entries = [RunEntry(run_id=m.run_id, date=m.date, status=m.status, parent_run=m.parent_run,
+                        created_at=m.created_at, lineage=merged.lineage_of[m.run_id],
+                        n_records=merged.n_records[m.run_id]) for m in metas]
+    result = Aggregate(runs=entries, lineages=merged.lineages, overall=merged.stats.rows(), unreadable=unreadable,
+                       json_path=store.runs_dir / AGGREGATE_JSON, md_path=store.runs_dir / AGGREGATE_MD,
+                       records=sum(lin.records for lin in merged.lineages),
+                       as_of=max((m.created_at for m in metas if m.created_at), default=None),
+                       folded=merged.folded,
+                       sections={phase: state.render() for phase, state in sorted(merged.sections.items())})
+    atomic_write_bytes(result.json_path, msgspec.json.format(msgspec.json.encode(_to_json(result)), indent=2) + b"\n")
     extra = list(extra_sections()) if extra_sections is not None else []
-    atomic_write_text(result.md_path, render_aggregate_md(result, winners, sections, extra))
+    atomic_write_text(result.md_path, render_aggregate_md(result, extra))
     return result

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from archive.latency import EXACT_LIMIT, SKETCH_NOTE
 from archive.stats import PhaseModelStats, error_totals, summarize
 from harness.records import CallRecord
 
 SectionHook = Callable[[Sequence[CallRecord]], str | None]
 DASH = "–"
 
-_HEADER = ("| model | calls | ok | error | skipped | success % | TTFT p50 ms | TTFT p95 ms "
+_HEADER = ("| model | calls | ok | error | skipped | success % [95% CI] | TTFT p50 ms | TTFT p95 ms "
            "| E2E p50 ms | E2E p95 ms | tokens in | tokens out | cost $ |")
 _RULE = "|---|" + "---:|" * 12
 
@@ -33,6 +34,15 @@ def fmt_cost(value: float | None) -> str:
     return DASH if value is None else f"{value:.4f}"
 
 
+def fmt_rate(rate: float | None, lo: float | None, hi: float | None) -> str:
+    """A success rate in percent with its interval: `93.3 [81.7, 97.7]`."""
+    if rate is None:
+        return DASH
+    if lo is None or hi is None:
+        return fmt_pct(rate)
+    return f"{fmt_pct(rate)} [{fmt_pct(lo)}, {fmt_pct(hi)}]"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -42,7 +52,8 @@ def stats_table(rows: Sequence[PhaseModelStats]) -> str:
     lines = [_HEADER, _RULE]
     for s in rows:
         lines.append(
-            f"| {_cell(s.label)} | {s.calls} | {s.ok} | {s.error} | {s.skipped} | {fmt_pct(s.success_rate)} "
+            f"| {_cell(s.label)} | {s.calls} | {s.ok} | {s.error} | {s.skipped} "
+            f"| {fmt_rate(s.success_rate, s.success_lo, s.success_hi)} "
             f"| {fmt_ms(s.ttft_p50_ms)} | {fmt_ms(s.ttft_p95_ms)} | {fmt_ms(s.e2e_p50_ms)} "
             f"| {fmt_ms(s.e2e_p95_ms)} | {s.input_tokens} | {s.output_tokens} | {fmt_cost(s.cost_usd)} |")
     return "\n".join(lines)
@@ -74,10 +85,10 @@ def errors_table(rows: Sequence[PhaseModelStats]) -> str | None:
     return "\n".join(lines) + f"\n\nTotal by class: {totals}"
 
 
-def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, SectionHook] | None = None,
-                   heading: str = "##") -> list[str]:
-    """Per phase: its stats table, then the phase's own section if it has one."""
-    stats = summarize(records)
+def phase_parts(stats: Sequence[PhaseModelStats], texts: Mapping[str, str | None],
+                heading: str = "##") -> list[str]:
+    """Per phase: its stats table, then the phase's own section text if it has one; then
+    the errors by class. Shared by a run's summary and the aggregate."""
     parts: list[str] = []
     for phase in sorted({s.phase for s in stats}):
         rows = [s for s in stats if s.phase == phase]
@@ -85,15 +96,23 @@ def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, Section
         reasoning = reasoning_table(rows)
         if reasoning:
             parts.append(reasoning)
-        hook = (sections or {}).get(phase)
-        if hook is not None:
-            extra = hook([r for r in records if r.phase == phase])
-            if extra:
-                parts.append(extra.strip())
+        extra = texts.get(phase)
+        if extra:
+            parts.append(extra.strip())
     errors = errors_table(stats)
     if errors:
         parts.append(f"{heading} Errors by class\n\n{errors}")
     return parts
+
+
+def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, SectionHook] | None = None,
+                   heading: str = "##") -> list[str]:
+    """Per phase: its stats table, then the phase's own section if it has one."""
+    stats = summarize(records)
+    hooks = sections or {}
+    texts = {phase: hook([r for r in records if r.phase == phase])
+             for phase in sorted({s.phase for s in stats}) if (hook := hooks.get(phase)) is not None}
+    return phase_parts(stats, texts, heading)
 
 
 def _join(value: Any) -> str:
@@ -118,5 +137,7 @@ def render_run_summary(manifest: Mapping[str, Any], records: Sequence[CallRecord
     ]
     if manifest.get("parent_run"):
         header.append(f"- parent run: {manifest['parent_run']}")
+    if len(records) > EXACT_LIMIT:  # some row may have more values than are kept exactly
+        header.append(f"- {SKETCH_NOTE}")
     body = phase_sections(records, sections) if records else ["No results recorded."]
     return "\n".join(header) + "\n\n" + "\n\n".join(body) + "\n"

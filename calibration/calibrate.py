@@ -16,25 +16,30 @@ leaves the evidence unconsumed (the surprise log skips what it already holds).
 
 Why a damaged routing_weights.json stops the command: starting from empty weights would
 silently throw away the history and count every run again.
+
+Why the cost is O(new records): each lineage's per-item evidence is cached beside its root
+run (`calibration.cache`), so after a run only that run's records are read; memory holds
+per-item accumulators, never the archive's records. Why the archive's time and not the
+clock's: the same archive must give the same bytes (rankings, weights, surprises) on every
+re-run, so files are stamped with the newest run's `created_at`.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import msgspec
 
-from archive.aggregate import RunEntry, build_lineages, read_run
-from archive.store import RunStore, atomic_write_bytes
+from archive.store import atomic_write_bytes
 from calibration.ema import update_weights
-from calibration.manual_store import manual_totals_by_run
-from calibration.rankings import DEFAULT_RESAMPLES, build_rankings
+from calibration.evidence import UnitKey
+from calibration.gather import gather
+from calibration.rankings import DEFAULT_CONFIDENCE, build_rankings
 from calibration.schema import (
     RANKINGS_JSON,
     ROUTING_WEIGHTS_JSON,
@@ -43,13 +48,13 @@ from calibration.schema import (
     Surprise,
     WeightChange,
 )
-from calibration.scores import ScoredRecord, score_records
 from calibration.settings import CalibrationSettings
 from calibration.surprises import find_surprises, record_surprises
 from harness.errors import InputError
 
 PENDING_STATUSES = frozenset({"running", "interrupted"})  # may still gain records on --resume
 LOCK_FILE = ".calibrate.lock"
+DEFAULT_RESAMPLES = 0  # the intervals are closed-form; kept for callers that pass `resamples`
 
 
 @dataclass
@@ -64,7 +69,9 @@ class CalibrateResult:
     files: list[Path] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)  # run id -> why it was left out
     pending_runs: list[str] = field(default_factory=list)  # unseen runs left for a later calibrate
-    sources: dict[str, int] = field(default_factory=dict)  # score source -> records ranked by it
+    sources: dict[str, int] = field(default_factory=dict)  # score source -> answers ranked by it
+    lineages_read: int = 0  # lineages whose records were read (the rest came from their caches)
+    lineages_cached: int = 0
 
     @property
     def applied(self) -> list[WeightChange]:
@@ -97,10 +104,6 @@ class _Locked:
             self._fh.close()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _write(path: Path, value: object) -> Path:
     atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(value), indent=2) + b"\n")
     return path
@@ -118,67 +121,49 @@ def load_weights(runs_dir: Path, settings: CalibrationSettings) -> RoutingWeight
                                     "(calibrate will not silently start the weights over)") from None
 
 
-@dataclass
-class ArchiveScores:
-    scored: list[ScoredRecord]
-    statuses: dict[str, str]  # run id -> manifest status
-    unreadable: dict[str, str]
-
-
-def scored_archive(runs_dir: Path, settings: CalibrationSettings) -> ArchiveScores:
-    """Every scored winning record of the archive, manual rubric scores applied per run;
-    a run that cannot be read is named in `unreadable` and left out."""
-    entries: list[RunEntry] = []
-    paths: dict[str, Path] = {}
-    unreadable: dict[str, str] = {}
-    for run in RunStore(runs_dir).list_runs():
-        try:
-            entries.append(read_run(run))
-            paths[run.run_id] = run.path
-        except InputError as exc:
-            unreadable[run.run_id] = str(exc)
-    _, winners = build_lineages(entries)
-    manual = manual_totals_by_run({r.run_id: paths[r.run_id] for r in winners}, settings.rubric.weights)
-    return ArchiveScores(scored=score_records(winners, manual), statuses={e.run_id: e.status for e in entries},
-                         unreadable=unreadable)
-
-
-def evidence(scored: Sequence[ScoredRecord]) -> tuple[dict[str, dict[str, float]], dict[str, list[str]]]:
-    """(category -> model -> mean score, category -> runs it came from)."""
-    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    runs: dict[str, set[str]] = defaultdict(set)
-    for s in scored:
-        values[s.category][s.model].append(s.score)
-        runs[s.category].add(s.run_id)
-    means = {cat: {m: sum(v) / len(v) for m, v in per.items()} for cat, per in values.items()}
-    return means, {cat: sorted(ids) for cat, ids in runs.items()}
+def category_means(units: Mapping[UnitKey, list[float]]) -> tuple[dict[str, dict[str, float]], dict[tuple[str, str], int]]:
+    """(category -> model -> mean over items of the item means, (model, category) -> items)."""
+    per: dict[tuple[str, str], list[float]] = {}
+    for (model, _, _, _, category), (total, n) in sorted(units.items()):
+        if n > 0:
+            per.setdefault((category, model), []).append(total / n)
+    means: dict[str, dict[str, float]] = {}
+    for (category, model), values in per.items():
+        means.setdefault(category, {})[model] = sum(values) / len(values)
+    return means, {(model, category): len(values) for (category, model), values in per.items()}
 
 
 def calibrate(runs_dir: Path, settings: CalibrationSettings, *, now: str | None = None,
-              resamples: int = DEFAULT_RESAMPLES) -> CalibrateResult:
+              resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE) -> CalibrateResult:
     """Rankings over the whole archive, EMA weights over runs not seen before, surprises.
-    Learning rate and threshold come from `settings.ema` (the CLI overrides them there)."""
+    Learning rate and threshold come from `settings.ema` (the CLI overrides them there).
+    `now` overrides the archive's own time (tests); `resamples` is accepted and unused."""
+    del resamples
     if not runs_dir.is_dir():
         raise InputError(str(runs_dir), "no such run archive directory")
-    stamp = now or _now()
     ema = settings.ema
     with _Locked(runs_dir):
         before = load_weights(runs_dir, settings)  # first: a damaged file stops us before any work
-        archive = scored_archive(runs_dir, settings)
-        rankings = build_rankings(archive.scored, now=stamp, resamples=resamples)
         seen = set(before.seen_runs)
-        unseen = {s.run_id for s in archive.scored} - seen
+        archive = gather(runs_dir, settings.rubric.weights,
+                         fresh=lambda run_id, status: run_id not in seen and status not in PENDING_STATUSES)
+        stamp = now or archive.stamp
+        rankings = build_rankings(archive.units, archive.calls, now=stamp, confidence=confidence)
+        unseen = archive.scored_runs - seen
         pending = sorted(r for r in unseen if archive.statuses.get(r) in PENDING_STATUSES)
-        fresh = [s for s in archive.scored if s.run_id in unseen and s.run_id not in pending]
-        new_runs = sorted({s.run_id for s in fresh})
-        means, runs_by_category = evidence(fresh)
+        new_runs = sorted(unseen - set(pending))
+        means, items = category_means(archive.fresh)
         observed = {(model, cat): mean / 100 for cat, per in means.items() for model, mean in per.items()}
+        evidence_time = now or max((archive.created.get(r, "") for r in new_runs), default=stamp)
         weights, changes = update_weights(before, observed, runs=new_runs, learning_rate=ema.learning_rate,
-                                          threshold=ema.threshold, now=stamp)
-        surprises = find_surprises(means, before, ema.expected_leaders, date=stamp[:10], runs=runs_by_category)
+                                          threshold=ema.threshold, now=evidence_time, items=items)
+        runs_by_category = {cat: sorted(ids) for cat, ids in archive.fresh_runs.items()}
+        surprises = find_surprises(means, before, ema.expected_leaders, date=evidence_time[:10],
+                                   runs=runs_by_category)
         files = [_write(runs_dir / RANKINGS_JSON, rankings), *record_surprises(runs_dir, surprises)]
         if weights is not before:
             files.append(_write(runs_dir / ROUTING_WEIGHTS_JSON, weights))
     return CalibrateResult(rankings=rankings, weights=weights, changes=changes, new_runs=new_runs,
                            surprises=surprises, files=files, unreadable=archive.unreadable, pending_runs=pending,
-                           sources=dict(Counter(s.source for s in archive.scored)))
+                           sources=dict(Counter(archive.sources)), lineages_read=archive.read_lineages,
+                           lineages_cached=archive.cached_lineages)

@@ -1,10 +1,18 @@
 """Routing weights per (model, category), moved by an exponential moving average.
 
-Why an EMA with a threshold (seed 001): one bad week must not flip routing, so a weight
-moves only `learning_rate` of the way towards the new evidence, and the move is applied
-only when it changes the weight by more than `threshold` (relative); smaller moves are
-still logged (applied = false) so a reader sees the evidence that did not count. Why
-`seen_runs`: calibrate runs after every run and on demand; evidence must count once.
+Why this threshold (the calibration workflow's "update weights if >10% change observed"):
+the *observation* is compared with the current weight. When the observed score differs
+from the weight by more than `threshold` (relative to the weight), the weight moves
+`learning_rate` of the way towards it; otherwise it stays, and the change is still logged
+(applied = false) so a reader sees the evidence that did not count. So weights go up and
+down, and a weight of 0.9 that is observed at 0.5 falls (to 0.86 at the defaults).
+Applying the threshold to the EMA step instead (|lr x (observed - old)| > threshold x old)
+would, at lr 0.1 and 10 %, need |observed - old| > old: no weight could ever fall, and
+none at or above 0.5 could move.
+
+Why `seen_runs`: calibrate runs after every run and on demand; evidence must count once.
+The file format is unchanged, so weights written under the earlier rule are read as they
+are and move by this one from then on.
 """
 
 from __future__ import annotations
@@ -21,20 +29,23 @@ def ema_step(old: float, observed: float, learning_rate: float) -> float:
     return old + learning_rate * (observed - old)
 
 
-def passes_threshold(old: float, new: float, threshold: float) -> bool:
-    """Relative change strictly above `threshold`; from 0, any change counts.
+def passes_threshold(old: float, observed: float, threshold: float) -> bool:
+    """The observed score differs from the current weight by strictly more than `threshold`,
+    relative to the weight; from a weight of 0, any difference counts.
 
-    The 1e-12 slack keeps "exactly 10%" (0.5 -> 0.55, which float arithmetic computes as
-    0.1000000000000001) on the not-applied side, as the seed's ">10%" says."""
+    The 1e-12 slack keeps "exactly 10%" (0.5 observed at 0.55, which float arithmetic
+    computes as 0.1000000000000001) on the not-applied side, as ">10%" says."""
     if old == 0:
-        return new != 0
-    return abs(new - old) / abs(old) > threshold + 1e-12
+        return observed != 0
+    return abs(observed - old) / abs(old) > threshold + 1e-12
 
 
 def update_weights(current: RoutingWeights, observed: Mapping[tuple[str, str], float], *,
                    runs: Sequence[str], learning_rate: float, threshold: float,
-                   now: str) -> tuple[RoutingWeights, list[WeightChange]]:
-    """New weights from `observed` (mean score / 100 per (model, category) in `runs`).
+                   now: str, items: Mapping[tuple[str, str], int] | None = None
+                   ) -> tuple[RoutingWeights, list[WeightChange]]:
+    """New weights from `observed` (mean score / 100 per (model, category) in `runs`, over
+    `items` items each; `now` is the evidence's own time, not the clock's).
 
     A first observation sets the weight outright (there is nothing to smooth). Observations
     are clipped to [0, 1]. Returns the new state and every change considered: the version is
@@ -45,16 +56,17 @@ def update_weights(current: RoutingWeights, observed: Mapping[tuple[str, str], f
     changes: list[WeightChange] = []
     for (model, category), value in sorted(observed.items()):
         value = min(max(value, 0.0), 1.0)
+        n = (items or {}).get((model, category), 0)
         old = weights.get(model, {}).get(category)
         if old is None:
             changes.append(WeightChange(model=model, category=category, old=None, new=value, observed=value,
-                                        applied=True))
+                                        applied=True, n=n))
             weights.setdefault(model, {})[category] = value
             continue
         new = ema_step(old, value, learning_rate)
-        applied = passes_threshold(old, new, threshold)
+        applied = passes_threshold(old, value, threshold)
         changes.append(WeightChange(model=model, category=category, old=old, new=new, observed=value,
-                                    applied=applied))
+                                    applied=applied, n=n))
         if applied:
             weights[model][category] = new
     if not runs and not changes:

@@ -1,103 +1,149 @@
-"""Rankings overall and per category, each mean with a percentile bootstrap interval.
+"""Rankings the data support: per category, per score source, and an equal-weight overall.
 
-Why intervals decide ranks (Chatbot Arena's lesson: a rank is only as good as its
-interval): rank = 1 + the number of models whose interval lies wholly above this one's,
-so models whose intervals overlap share a rank and are listed as tied.
+Why the item is the unit: an item's repeats (and its prompt variants, and the same item on
+other days) are one measurement of the model on that item, so each item contributes its
+mean once; `--repeat 5` on the same outputs moves no interval.
 
-Why a seeded RNG: the same archive must give the same table twice (a re-run of
-`fleetbench calibrate` that reorders a tie would look like news). Every cell draws from
-its own generator seeded the same way, so adding a model never moves another's interval.
+Why ranks come from paired comparisons: two models answered the same items, and an item's
+difficulty is shared by both, so the difference of their item means on the shared items
+is far more precise than two separate intervals overlapping or not (Chatbot Arena's lesson,
+a rank is only as good as its interval, applied to the pair). A model outranks another
+only when that paired difference's interval (`harness.intervals`) excludes zero;
+otherwise they are tied. rank = 1 + the number of models that outrank it.
 
-Why n = 1 gets the whole 0-100 range: one sample says nothing about spread, and the
-zero-width interval a bootstrap gives it would fake certainty. The consequence is stated,
-not hidden: such a model outranks nobody and nobody outranks it (it ties with everyone).
+Why "overall" is an equal-weight mean over categories: pooling every scored answer lets a
+category with many items (tool calls, say) outweigh one with few; each category's mean
+counts once, stated in the table. Why per-source rankings beside it: a rubric total, a
+judge's verdict, a format-adherence fraction and a tool-call pass are different measures;
+each source gets its own table (equal weight over its categories), so nothing is pooled
+without the reader seeing each part.
 
-Why two ways to draw the same bootstrap: the resampled mean depends only on how often each
-distinct value is drawn, and those counts are Multinomial(n, value shares). Scores are
-often coarse (tool calls are 0 or 100, adherence a few fractions), and then drawing the
-counts costs O(distinct values) per resample instead of O(n): an archive of 50,000 tool
-calls costs what 5 would. Continuous scores (rubric totals, judge means) have about as
-many distinct values as samples, and numpy's multinomial is ~20x slower per category
-than plain index resampling, so those resample indices. Both give the classic bootstrap
-distribution; which one runs depends only on the data, so a result stays reproducible.
+Why a sizing line per table: the smallest difference its n could detect (80 % power,
+alpha 0.05) tells the reader whether "tied" means "equal" or "too few items".
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-import numpy as np
+from calibration.evidence import CallCell, CallKey, UnitKey
+from calibration.failures import failure_rows
+from calibration.schema import Rankings, RankRow, Sizing
+from calibration.scores import SCORE_SOURCE_TEXT, SOURCES
+from calibration.suspects import suspect_items
+from harness.intervals import (
+    CONFIDENCE,
+    POWER,
+    Interval,
+    detectable_net_wins,
+    effective_n,
+    stratified_mean,
+    stratified_net_wins,
+)
 
-from calibration.schema import Rankings, RankRow
-from calibration.scores import SCORE_SOURCE_TEXT, ScoredRecord
-
-DEFAULT_RESAMPLES = 1000
-DEFAULT_CONFIDENCE = 0.95
-DEFAULT_SEED = 0
-SINGLE_SAMPLE_INTERVAL = (0.0, 100.0)
-_CHUNK_CELLS = 1_000_000  # numbers drawn at once (resamples x values): bounds memory
-_MULTINOMIAL_RATIO = 20  # counts beat indices when n >= this x distinct values (measured)
-
-
-def bootstrap_interval(values: Sequence[float], *, resamples: int = DEFAULT_RESAMPLES,
-                       confidence: float = DEFAULT_CONFIDENCE, seed: int = DEFAULT_SEED) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean; always contains the sample mean."""
-    if resamples < 1:
-        raise ValueError(f"bootstrap resamples must be >= 1, got {resamples}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    if len(values) < 2:
-        return SINGLE_SAMPLE_INTERVAL
-    data = np.asarray(values, dtype=float)
-    distinct, counts = np.unique(data, return_counts=True)
-    n = len(data)
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    by_counts = n >= _MULTINOMIAL_RATIO * len(distinct)
-    width = len(distinct) if by_counts else n
-    step = max(1, _CHUNK_CELLS // width)
-    for start in range(0, resamples, step):
-        size = min(step, resamples - start)
-        if by_counts:
-            means[start:start + size] = rng.multinomial(n, counts / n, size=size) @ distinct / n
-        else:
-            means[start:start + size] = data[rng.integers(0, n, size=(size, n))].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    mean = float(data.mean())
-    # a skewed sample can leave its own mean just outside a percentile interval; widen to it
-    return min(float(low), mean), max(float(high), mean)
+DEFAULT_CONFIDENCE = CONFIDENCE
+SCORE_RANGE = (0.0, 100.0)
+UnitId = tuple[str, str, str]  # (source, phase, item_id)
+METHOD_TEXT = (
+    "the item is the unit (its repeats, prompt variants and runs averaged first); means and 95% intervals by a "
+    "Bayesian bootstrap with one pseudo-observation at the bound (Clopper-Pearson on 0/1 scores; closed form, "
+    "no resampling); a model outranks another only when its net win rate over the other on their shared items "
+    "(items won minus items lost, as a share) has an interval above zero, else they tie; overall and per-source "
+    "tables weigh categories equally; detectable: the smallest net win rate found with power "
+    f"{POWER:.1f} at alpha {1 - CONFIDENCE:.2f} two-sided for the median pair's effective number of shared "
+    "items, with no tied items")
 
 
-def rank_rows(samples: Mapping[str, Sequence[float]], *, resamples: int = DEFAULT_RESAMPLES,
-              confidence: float = DEFAULT_CONFIDENCE, seed: int = DEFAULT_SEED) -> list[RankRow]:
-    """One row per model with at least one sample: by rank, then best mean, then name."""
-    stats: dict[str, tuple[float, float, float, int]] = {}
-    for model, values in samples.items():
-        if values:
-            low, high = bootstrap_interval(values, resamples=resamples, confidence=confidence, seed=seed)
-            stats[model] = (float(np.mean(values)), low, high, len(values))
+@dataclass
+class _Model:
+    strata: dict[str, dict[UnitId, float]] = field(default_factory=dict)  # category -> unit -> mean
+    answers: int = 0
+
+    def interval(self, confidence: float) -> Interval:
+        return stratified_mean([list(u.values()) for _, u in sorted(self.strata.items())], *SCORE_RANGE,
+                               confidence=confidence)
+
+
+Table = dict[str, _Model]  # model -> its units in this table
+
+
+def _paired(a: _Model, b: _Model, confidence: float) -> tuple[Interval, float] | None:
+    """a's net win rate over b on their shared items (categories weighted equally) and the
+    comparison's effective n; None when they share no item."""
+    strata = []
+    for category in sorted(a.strata.keys() & b.strata.keys()):
+        ua, ub = a.strata[category], b.strata[category]
+        pairs = [(ua[u], ub[u]) for u in sorted(ua.keys() & ub.keys())]
+        if pairs:
+            strata.append(pairs)
+    if not strata:
+        return None
+    return stratified_net_wins(strata, confidence=confidence), effective_n([len(p) for p in strata])
+
+
+def rank_table(table: Mapping[str, _Model], confidence: float = DEFAULT_CONFIDENCE) -> tuple[list[RankRow], Sizing]:
+    """One row per model, by rank, then best mean, then name; and the table's sizing."""
+    models = sorted(m for m, data in table.items() if data.strata)
+    beaten_by: dict[str, set[str]] = {m: set() for m in models}
+    shared: list[int] = []
+    effective: list[float] = []
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            compared = _paired(table[a], table[b], confidence)
+            if compared is None:
+                continue
+            diff, n_eff = compared
+            shared.append(diff.n)
+            effective.append(n_eff)
+            if diff.lo > 0:
+                beaten_by[b].add(a)
+            elif diff.hi < 0:
+                beaten_by[a].add(b)
     rows = []
-    for model, (mean, low, high, n) in stats.items():
-        others = [(other, s) for other, s in stats.items() if other != model]
-        above = sum(1 for _, s in others if s[1] > high)
-        tied = sorted(other for other, s in others if s[1] <= high and low <= s[2])
-        rows.append(RankRow(model=model, rank=1 + above, mean=mean, ci_low=low, ci_high=high, n=n,
-                            tied_with=tied))
-    return sorted(rows, key=lambda r: (r.rank, -r.mean, r.model))
+    for m in models:
+        interval = table[m].interval(confidence)
+        outranks = sorted(o for o in models if m in beaten_by[o])
+        tied = sorted(o for o in models if o != m and o not in outranks and o not in beaten_by[m])
+        rows.append(RankRow(model=m, rank=1 + len(beaten_by[m]), mean=interval.point or 0.0, ci_low=interval.lo,
+                            ci_high=interval.hi, n=interval.n, tied_with=tied, outranks=outranks,
+                            answers=table[m].answers, categories=len(table[m].strata)))
+    n_eff = statistics.median(effective) if effective else 0.0
+    sizing = Sizing(pairs=len(shared), shared_items=int(statistics.median(shared)) if shared else None,
+                    effective_items=round(n_eff, 1) if effective else None,
+                    detectable=detectable_net_wins(n_eff, confidence=confidence) if effective else None)
+    return sorted(rows, key=lambda r: (r.rank, -r.mean, r.model)), sizing
 
 
-def build_rankings(scored: Iterable[ScoredRecord], *, now: str, resamples: int = DEFAULT_RESAMPLES,
-                   confidence: float = DEFAULT_CONFIDENCE, seed: int = DEFAULT_SEED) -> Rankings:
-    """Overall (every scored record of a model, whatever its category) and per category."""
-    overall: dict[str, list[float]] = defaultdict(list)
-    by_category: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for s in scored:
-        overall[s.model].append(s.score)
-        by_category[s.category][s.model].append(s.score)
+def _put(table: Table, model: str, stratum: str, unit: UnitId, mean: float, answers: int) -> None:
+    entry = table.setdefault(model, _Model())
+    entry.strata.setdefault(stratum, {})[unit] = mean
+    entry.answers += answers
+
+
+def build_rankings(units: Mapping[UnitKey, list[float]], calls: Mapping[CallKey, CallCell], *, now: str,
+                   confidence: float = DEFAULT_CONFIDENCE) -> Rankings:
+    """`units`: (model, source, phase, item, category) -> [total, n] over ok answers."""
+    overall: Table = {}
+    by_category: dict[str, Table] = {}
+    by_source: dict[str, Table] = {}
+    for (model, source, phase, item, category), (total, n) in sorted(units.items()):
+        if n <= 0:
+            continue
+        mean, answers, unit = total / n, int(n), (source, phase, item)
+        _put(overall, model, category, unit, mean, answers)
+        _put(by_category.setdefault(category, {}), model, category, unit, mean, answers)
+        _put(by_source.setdefault(source, {}), model, category, unit, mean, answers)
+    overall_rows, overall_sizing = rank_table(overall, confidence)
+    categories = {c: rank_table(t, confidence) for c, t in sorted(by_category.items())}
+    ordered_sources = [s for s in SOURCES if s in by_source] + sorted(set(by_source) - set(SOURCES))
+    sources = {s: rank_table(by_source[s], confidence) for s in ordered_sources}
     return Rankings(
-        generated_at=now, score_source=SCORE_SOURCE_TEXT, confidence=confidence, bootstrap_samples=resamples,
-        overall=rank_rows(overall, resamples=resamples, confidence=confidence, seed=seed),
-        by_category={cat: rank_rows(models, resamples=resamples, confidence=confidence, seed=seed)
-                     for cat, models in sorted(by_category.items())})
+        generated_at=now, score_source=SCORE_SOURCE_TEXT, confidence=confidence, bootstrap_samples=0,
+        method=METHOD_TEXT, overall=overall_rows, overall_sizing=overall_sizing,
+        by_category={c: rows for c, (rows, _) in categories.items()},
+        category_sizing={c: sizing for c, (_, sizing) in categories.items()},
+        by_source={s: rows for s, (rows, _) in sources.items()},
+        source_sizing={s: sizing for s, (_, sizing) in sources.items()},
+        failures=failure_rows(calls, confidence), suspect_items=suspect_items(units))

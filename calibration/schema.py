@@ -20,25 +20,81 @@ JUDGE_COMPARISON_JSON = "judge_comparison.json"  # inside a run directory
 
 
 class RankRow(msgspec.Struct, kw_only=True):
-    """One model in one ranking. `rank` is 1 + the number of models whose CI lies wholly
-    above this one's, so models with overlapping intervals share a rank (a tie)."""
+    """One model in one ranking. `rank` is 1 + the number of models that outrank it, and a
+    model outranks another only when their paired difference on shared items excludes
+    zero; every other model is `tied_with` it (including ones it shares no item with).
+    `mean` and the interval are 0-100 over items (an item's repeats are one unit)."""
 
     model: str
     rank: int
     mean: float  # 0-100
     ci_low: float
     ci_high: float
-    n: int
+    n: int  # items (units) the mean rests on
     tied_with: list[str] = msgspec.field(default_factory=list)
+    outranks: list[str] = msgspec.field(default_factory=list)
+    answers: int = 0  # scored ok answers behind the n items
+    categories: int = 0  # strata of the equal-weight mean
+
+
+class Sizing(msgspec.Struct, kw_only=True):
+    """What a ranking table's n could detect: the smallest net win rate (items won minus
+    items lost, as a share of the shared items) that the paired comparison finds with 80 %
+    power at alpha 0.05 two-sided, for the median pair's effective number of shared items
+    and no tied items. None with pairs: no difference at all is detectable at that n."""
+
+    pairs: int = 0  # model pairs with shared items
+    shared_items: int | None = None  # median shared items per pair
+    effective_items: float | None = None  # median Kish effective n (categories weigh equally)
+    detectable: float | None = None  # net win rate in [0, 1]
+
+
+class FailureRow(msgspec.Struct, kw_only=True):
+    """A model's failed calls, apart from its answers' quality. `rate` is the provider's
+    failures over ok + provider-failed calls, averaged per item, with its interval; our
+    own failures (never the model's) and skips are counted, never rated."""
+
+    model: str
+    calls: int = 0
+    ok: int = 0
+    provider_errors: int = 0
+    our_errors: int = 0
+    skipped: int = 0
+    items: int = 0
+    rate: float | None = None
+    ci_low: float = 0.0
+    ci_high: float = 1.0
+    provider_classes: dict[str, int] = msgspec.field(default_factory=dict)
+    our_classes: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class SuspectItem(msgspec.Struct, kw_only=True):
+    """An item every model (at least 3) failed outright (score 0: the gold answer may be
+    wrong) or passed outright (score 100: too easy to tell models apart), over every phase
+    that asked it."""
+
+    item_id: str
+    category: str
+    source: str
+    verdict: str  # "suspect gold" | "too easy"
+    models: int
+    phases: list[str] = msgspec.field(default_factory=list)
 
 
 class Rankings(msgspec.Struct, kw_only=True):
-    generated_at: str
+    generated_at: str  # the archive's newest run (`created_at`), never the clock
     score_source: str  # how a record became a 0-100 score, stated for the reader
     confidence: float = 0.95
-    bootstrap_samples: int = 1000
+    bootstrap_samples: int = 0  # 0: the intervals are closed-form (see `method`)
+    method: str = ""  # how means, intervals, ranks and "overall" are computed, stated
     overall: list[RankRow] = msgspec.field(default_factory=list)
     by_category: dict[str, list[RankRow]] = msgspec.field(default_factory=dict)
+    by_source: dict[str, list[RankRow]] = msgspec.field(default_factory=dict)
+    overall_sizing: Sizing = msgspec.field(default_factory=Sizing)
+    category_sizing: dict[str, Sizing] = msgspec.field(default_factory=dict)
+    source_sizing: dict[str, Sizing] = msgspec.field(default_factory=dict)
+    failures: list[FailureRow] = msgspec.field(default_factory=list)
+    suspect_items: list[SuspectItem] = msgspec.field(default_factory=list)
 
 
 class WeightChange(msgspec.Struct, kw_only=True):
@@ -46,8 +102,9 @@ class WeightChange(msgspec.Struct, kw_only=True):
     category: str
     old: float | None  # None: first observation of this (model, category)
     new: float
-    observed: float  # the new evidence (mean score / 100) the EMA moved towards
-    applied: bool  # False when the change was under the threshold
+    observed: float  # the new evidence (mean score / 100 over items) the EMA moves towards
+    applied: bool  # False when observed was within the threshold of the weight
+    n: int = 0  # items the observation rests on
 
 
 class WeightsVersion(msgspec.Struct, kw_only=True):
@@ -58,7 +115,8 @@ class WeightsVersion(msgspec.Struct, kw_only=True):
 
 
 class RoutingWeights(msgspec.Struct, kw_only=True):
-    """`<runs-dir>/routing_weights.json`: weights in [0, 1] per model per category."""
+    """`<runs-dir>/routing_weights.json`: weights in [0, 1] per model per category.
+    `updated_at` is the newest evidence run's `created_at`, never the clock."""
 
     version: int = 0
     updated_at: str = ""

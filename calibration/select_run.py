@@ -1,13 +1,13 @@
 """Compute and write `<runs-dir>/selection.json` from the archive's measurements.
 
 Why its own module: `fleetbench select` and the collector (after every run) must produce
-the same file the same way.
+the same file the same way. Why stamped with the archive's newest run and not the clock:
+the same archive must give the same bytes (the aggregate summary quotes this stamp).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import msgspec
 
 from archive.store import atomic_write_bytes
 from calibration.benchmarks_data import DEFAULT_BENCHMARKS, load_benchmarks
+from calibration.gather import archive_time
 from calibration.schema import RANKINGS_JSON, SELECTION_JSON, Rankings, Selection
 from calibration.selection import measured_by_model, select
 from calibration.settings import SelectionSettings
@@ -42,8 +43,7 @@ def write_selection(runs_dir: Path, settings: SelectionSettings, benchmarks: Pat
         raise InputError(str(runs_dir), "no such run archive directory")
     path = benchmarks or DEFAULT_BENCHMARKS
     measured = measured_by_model(read_struct(runs_dir / RANKINGS_JSON, Rankings), measured_outcomes(runs_dir))
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    selection = select(load_benchmarks(path), measured, settings, benchmarks_file=str(path), now=now,
+    selection = select(load_benchmarks(path), measured, settings, benchmarks_file=str(path), now=archive_time(runs_dir),
                        default_cap=default_cap, max_cap=max_cap)
     atomic_write_bytes(runs_dir / SELECTION_JSON, msgspec.json.format(msgspec.json.encode(selection), indent=2) + b"\n")
     return selection

@@ -20,12 +20,15 @@ from calibration.schema import (
     ROUTING_WEIGHTS_JSON,
     SELECTION_JSON,
     SURPRISES_JSONL,
+    FailureRow,
     JudgeComparison,
     Rankings,
     RankRow,
     RoutingWeights,
     Selection,
+    Sizing,
     Surprise,
+    SuspectItem,
 )
 
 T = TypeVar("T")
@@ -63,23 +66,81 @@ def _cell(text: str) -> str:
 
 
 def _rank_table(rows: Sequence[RankRow]) -> str:
-    lines = ["| rank | model | mean score | 95% CI | n | tied with |", "|---:|---|---:|---|---:|---|"]
+    lines = ["| rank | model | mean score | 95% CI | items | answers | outranks | tied with |",
+             "|---:|---|---:|---|---:|---:|---|---|"]
     for r in rows:
-        ties = ", ".join(r.tied_with) or DASH
-        lines.append(f"| {r.rank} | {_cell(r.model)} | {r.mean:.1f} | [{r.ci_low:.1f}, {r.ci_high:.1f}] "
-                     f"| {r.n} | {_cell(ties)} |")
+        lines.append(f"| {r.rank} | {_cell(r.model)} | {r.mean:.1f} | [{r.ci_low:.1f}, {r.ci_high:.1f}] | {r.n} "
+                     f"| {r.answers} | {_cell(', '.join(r.outranks) or DASH)} | {_cell(', '.join(r.tied_with) or DASH)} |")
     return "\n".join(lines)
+
+
+def sizing_text(sizing: Sizing) -> str:
+    """The table's run-sizing sentence: what its n could detect."""
+    if not sizing.pairs:
+        return "No two models share an item here: nothing is compared."
+    shared = f"median pair: {sizing.shared_items} shared items, {sizing.effective_items:g} effective"
+    if sizing.detectable is None:
+        return f"Detectable: no difference at all ({shared}); add items to separate models."
+    return (f"Detectable: a net win rate of {sizing.detectable:.2f} or more (items won minus lost, as a share; "
+            f"80% power, alpha 0.05; {shared}).")
+
+
+def _ranked(title: str, rows: Sequence[RankRow], sizing: Sizing) -> str:
+    return f"{title}\n\n{_rank_table(rows)}\n\n{sizing_text(sizing)}"
+
+
+def failures_table(rows: Sequence[FailureRow]) -> str:
+    """Models that made calls; the ones whose every call was skipped (no access) are named
+    after the table instead of filling it with empty rows."""
+    lines = [("| model | calls | ok | provider failures | failure rate per item | 95% CI | items | our failures "
+             "| skipped | provider classes | our classes |"), "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|"]
+    for f in (f for f in rows if f.items or f.our_errors):
+        classes = ", ".join(f"{k}: {v}" for k, v in f.provider_classes.items()) or DASH
+        ours = ", ".join(f"{k}: {v}" for k, v in f.our_classes.items()) or DASH
+        lines.append(f"| {_cell(f.model)} | {f.calls} | {f.ok} | {f.provider_errors} | {_pct(f.rate)} "
+                     f"| [{100 * f.ci_low:.1f}, {100 * f.ci_high:.1f}] | {f.items} | {f.our_errors} | {f.skipped} "
+                     f"| {_cell(classes)} | {_cell(ours)} |")
+    skipped = [f.model for f in rows if not f.items and not f.our_errors]
+    if skipped:
+        lines += ["", f"Every call skipped (no access): {_cell(', '.join(skipped))}."]
+    return "\n".join(lines)
+
+
+def suspects_table(items: Sequence[SuspectItem]) -> str:
+    lines = ["| item | category | source | phases | verdict | models |", "|---|---|---|---|---|---:|"]
+    for s in items:
+        lines.append(f"| {_cell(s.item_id)} | {_cell(s.category)} | {s.source} | {_cell(', '.join(s.phases))} "
+                     f"| {s.verdict} | {s.models} |")
+    return "\n".join(lines)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def rankings_section(runs_dir: Path) -> str:
     rankings = read_struct(runs_dir / RANKINGS_JSON, Rankings)
     if rankings is None or not rankings.overall:
         return "## Rankings\n\nNo rankings yet: run `fleetbench calibrate`."
-    parts = [f"## Rankings\n\nScores 0-100 ({rankings.score_source}); {rankings.confidence:.0%} bootstrap "
-             f"intervals over {rankings.bootstrap_samples} resamples. Models whose intervals overlap "
-             "share a rank.\n\n### Overall\n\n" + _rank_table(rankings.overall)]
+    categories = len(rankings.by_category)
+    parts = [(f"## Rankings\n\nScores 0-100 ({rankings.score_source}). Method: {rankings.method}. "
+             f"As of {rankings.generated_at or DASH} (the newest run)."),
+             _ranked(f"### Overall (equal weight for each of {_plural(categories, 'category', 'categories')})",
+                     rankings.overall,
+                     rankings.overall_sizing)]
+    for source, rows in rankings.by_source.items():
+        parts.append(_ranked(f"### Source: {source} (its categories weigh equally)", rows,
+                             rankings.source_sizing.get(source, Sizing())))
     for category, rows in sorted(rankings.by_category.items()):
-        parts.append(f"### {category}\n\n" + _rank_table(rows))
+        parts.append(_ranked(f"### {category}", rows, rankings.category_sizing.get(category, Sizing())))
+    if rankings.failures:
+        parts.append("### Failed calls (apart from quality)\n\nThe provider's failures (rate limits exhausted, "
+                     "5xx after retries, context overflow, ...) as a rate per item with its interval; our own "
+                     "failures (a lost subagent, a limiter or client error, no key) are counted, never the "
+                     "model's.\n\n" + failures_table(rankings.failures))
+    if rankings.suspect_items:
+        parts.append("### Suspect items\n\nEvery model (at least 3) scored 0 (suspect gold: check the expected "
+                     "answer) or 100 (too easy to tell models apart).\n\n" + suspects_table(rankings.suspect_items))
     return "\n\n".join(parts)
 
 
@@ -88,8 +149,9 @@ def weights_section(runs_dir: Path) -> str:
     if weights is None or not weights.weights:
         return "## Routing weights\n\nNo routing weights yet: run `fleetbench calibrate`."
     categories = sorted({c for per in weights.weights.values() for c in per})
-    lines = [(f"## Routing weights\n\nVersion {weights.version} ({weights.updated_at}); EMA learning rate "
-             f"{weights.learning_rate:g}, applied when the change exceeds {weights.threshold:.0%}.\n"),
+    lines = [(f"## Routing weights\n\nVersion {weights.version} ({weights.updated_at}); a weight moves "
+              f"{weights.learning_rate:g} of the way to the observed score when that differs from it by more "
+              f"than {weights.threshold:.0%}.\n"),
              "| model | " + " | ".join(categories) + " |", "|---|" + "---:|" * len(categories)]
     for model, per in sorted(weights.weights.items()):
         lines.append(f"| {_cell(model)} | " + " | ".join(_num(per.get(c), 3) for c in categories) + " |")

@@ -21,7 +21,6 @@ import msgspec
 
 from agents.config import ToolUseSettings
 from archive.aggregate import RunEntry, build_lineages
-from archive.manifest import utc_now_iso
 from archive.stats import summarize
 from archive.store import RunDir, RunStore
 from calibration.manual_store import manual_totals_by_run
@@ -37,32 +36,41 @@ from calibration.schema import (
     Selection,
     Surprise,
 )
-from calibration.scores import SCORE_SOURCE_TEXT, ManualTotals, score_records
+from calibration.scores import SCORE_SOURCE_TEXT, SOURCE_GROUP, ManualTotals, score_records
 from calibration.settings import CalibrationSettings
 from dashboard import collect_perf
 from dashboard.model import DashboardData, DatePoint, History, ModelTotal, Overview, RunInfo
 from harness.errors import InputError
+from harness.intervals import Interval, stratified_mean, wilson
 from harness.records import CallRecord
 
 T = TypeVar("T")
 
-SCORE_RULE = f"the calibration rule, as in the rankings: {SCORE_SOURCE_TEXT}"
+SCORE_RULE = (f"the calibration rule, as in the rankings: {SCORE_SOURCE_TEXT}; an item's repeats and variants "
+              "count once, categories weigh equally")
+
+
+def model_scores(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, Interval]:
+    """Model -> its 0-100 score by calibration's rule (`calibration.scores`), as the rankings
+    compute "overall": ok answers only, an item's repeats and variants one unit, categories
+    weighing equally, with the interval. So the History and LLM tabs can never disagree with
+    `rankings.json` about what a score is."""
+    units: dict[str, dict[str, dict[tuple[str, str, str], list[float]]]] = {}
+    for s in score_records(records, manual):
+        unit = (SOURCE_GROUP[s.source], s.phase, s.item_id)
+        units.setdefault(s.model, {}).setdefault(s.category, {}).setdefault(unit, []).append(s.score)
+    return {model: stratified_mean([[sum(v) / len(v) for v in per.values()] for _, per in sorted(cats.items())],
+                                   0.0, 100.0)
+            for model, cats in sorted(units.items())}
+
+
+def _points(scores: dict[str, Interval]) -> dict[str, float]:
+    return {model: i.point for model, i in scores.items() if i.point is not None}
 
 
 def mean_scores(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, float]:
-    """Model -> mean 0-100 score by `calibration.scores` (the rule the rankings use), so the
-    History and LLM tabs can never disagree with `rankings.json` about what a score is."""
-    sums: dict[str, list[float]] = {}
-    for scored in score_records(records, manual):
-        sums.setdefault(scored.model, []).append(scored.score)
-    return {model: sum(v) / len(v) for model, v in sorted(sums.items())}
-
-
-def scored_counts(records: Iterable[CallRecord], manual: ManualTotals) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for scored in score_records(records, manual):
-        counts[scored.model] = counts.get(scored.model, 0) + 1
-    return counts
+    """Model -> the point of `model_scores`."""
+    return _points(model_scores(records, manual))
 
 
 def _success(ok: int, error: int) -> float | None:
@@ -134,7 +142,7 @@ def _run_info(entry: RunEntry, manual: ManualTotals) -> RunInfo:
                    error=error, skipped=entry.n_records - ok - error, success_rate=_success(ok, error),
                    models=sorted({r.model for r in entry.records}),
                    phases=sorted({r.phase for r in entry.records}),
-                   mean_score=mean_scores(entry.records, manual))
+                   mean_score=_points(scores := model_scores(entry.records, manual)), scores=scores)
 
 
 def _date_points(entries: Sequence[RunEntry], manual: ManualTotals) -> list[DatePoint]:
@@ -147,7 +155,7 @@ def _date_points(entries: Sequence[RunEntry], manual: ManualTotals) -> list[Date
         ok = sum(1 for r in records if r.status == "ok")
         error = sum(1 for r in records if r.status == "error")
         points.append(DatePoint(date=date, runs=len(runs), records=len(records), success_rate=_success(ok, error),
-                                mean_score=mean_scores(records, manual)))
+                                mean_score=_points(scores := model_scores(records, manual)), scores=scores))
     return points
 
 
@@ -155,19 +163,22 @@ def model_totals(records: Sequence[CallRecord], manual: ManualTotals) -> list[Mo
     groups: dict[str, list[CallRecord]] = {}
     for r in records:
         groups.setdefault(r.model, []).append(r)
-    scores, counts = mean_scores(records, manual), scored_counts(records, manual)
+    scores = model_scores(records, manual)
     out: list[ModelTotal] = []
     for model, recs in sorted(groups.items()):
         ok = sum(1 for r in recs if r.status == "ok")
         error = sum(1 for r in recs if r.status == "error")
         costs = [r.cost_usd for r in recs if r.cost_usd is not None]
+        score = scores.get(model)
+        success = wilson(ok, ok + error)
         out.append(ModelTotal(model=model, calls=len(recs), ok=ok, error=error, skipped=len(recs) - ok - error,
-                              success_rate=_success(ok, error),
+                              success_rate=_success(ok, error), success_low=success.lo, success_high=success.hi,
                               input_tokens=sum(r.input_tokens or 0 for r in recs),
                               output_tokens=sum(r.output_tokens or 0 for r in recs),
                               cost_usd=sum(costs) if costs else None,
-                              scored=counts.get(model, 0),
-                              mean_score=scores.get(model)))
+                              scored=score.n if score else 0, mean_score=score.point if score else None,
+                              score_low=score.lo if score and score.n else None,
+                              score_high=score.hi if score and score.n else None))
     return out
 
 
@@ -216,7 +227,8 @@ def collect(runs_dir: Path) -> DashboardData:
                       weights=read_optional(root / ROUTING_WEIGHTS_JSON, RoutingWeights, notes),
                       surprises=read_surprises(root / SURPRISES_JSONL, notes))
     return DashboardData(
-        generated_at=utc_now_iso(), runs_dir=str(root), score_rule=SCORE_RULE, overview=overview,
+        generated_at=max((e.created_at for e in entries), default=""), runs_dir=str(root), score_rule=SCORE_RULE,
+        overview=overview,
         model_totals=model_totals(winners, manual), phase_stats=summarize(winners),
         rankings=read_optional(root / RANKINGS_JSON, Rankings, notes),
         selection=read_optional(root / SELECTION_JSON, Selection, notes), judges=judges,

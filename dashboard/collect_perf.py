@@ -2,8 +2,10 @@
 
 Why recomputed from records rather than parsed from the phases' markdown: the summary
 tables are text for people; the dashboard needs numbers to plot and export. Where a phase
-states a rule (streaming-ttft labels, tool-use tiers, long-context lengths) this module calls
-the phase's own functions, so the dashboard can never disagree with `summary.md`.
+states a rule (streaming-ttft labels, long-context lengths) this module calls the phase's
+own functions, so the dashboard can never disagree with `summary.md`. Tool-use tiers follow
+the stated rule (a tier only when the best variant's whole interval lies in its range,
+else "uncertain"; accuracy over ok calls, failures apart), computed here on per-item means.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dashboard.model import (
     ToolUse,
 )
 from harness.errors import ErrorClass
+from harness.intervals import Interval, bounded_mean, cluster_means
 from harness.records import CallRecord
 from harness.timing import percentile
 from harness.tool_scoring import FAILURE_CLASSES
@@ -128,15 +131,28 @@ def _variant_order(variants: Sequence[str]) -> list[str]:
     return known + sorted(v for v in set(variants) if v not in TOOL_VARIANTS)
 
 
+TIER_NAMES = {1: "capable", 2: "partial", 3: "incapable"}
+
+
 def tier_of(rate: float, tier1_min: float, tier2_min: float) -> int:
-    """The tool-use phase's tiers: 1 capable, 2 partial, 3 incapable (best variant's rate)."""
+    """The tier a rate falls in: 1 capable, 2 partial, 3 incapable."""
     if rate >= tier1_min:
         return 1
     return 2 if rate >= tier2_min else 3
 
 
+def interval_tier(interval: Interval, tier1_min: float, tier2_min: float) -> tuple[int | None, str]:
+    """A tier only when the whole interval lies in its range (tier 1 needs the lower bound to
+    clear `tier1_min`); otherwise None and "uncertain: tier a-b"."""
+    low, high = tier_of(interval.lo, tier1_min, tier2_min), tier_of(interval.hi, tier1_min, tier2_min)
+    if low == high:
+        return low, f"{low} ({TIER_NAMES[low]})"
+    return None, f"uncertain: tier {high}-{low}"
+
+
 def tool_use(records: Sequence[CallRecord], tier1_min: float = 0.8, tier2_min: float = 0.3) -> ToolUse:
-    """Pass rate per model x prompt variant (over scored calls), failure modes, tiers."""
+    """Pass rate per model x prompt variant over scored ok calls, per item with its interval;
+    failure modes; tiers from the best variant's interval."""
     cells: dict[tuple[str, str], list[CallRecord]] = {}
     failures: dict[str, Counter[str]] = {}
     for r in records:
@@ -148,7 +164,7 @@ def tool_use(records: Sequence[CallRecord], tier1_min: float = 0.8, tier2_min: f
     for model in models:
         variants = _variant_order([v for m, v in cells if m == model])
         counts = failures.setdefault(model, Counter())
-        rates: dict[str, float] = {}
+        rates: dict[str, Interval] = {}
         for variant in variants:
             recs = cells[(model, variant)]
             scored = [r for r in recs if r.status == "ok" and isinstance(r.extra.get("tool_passed"), bool)]
@@ -158,15 +174,19 @@ def tool_use(records: Sequence[CallRecord], tier1_min: float = 0.8, tier2_min: f
                 if isinstance(failure, str) and failure:
                     counts[failure] += 1
             modes = sorted({m for r in scored if isinstance(m := r.extra.get("tool_mode"), str)})
-            rate = passed / len(scored) if scored else None
-            if rate is not None:
-                rates[variant] = rate
+            per_item = cluster_means((r.item_id, 1.0 if r.extra.get("tool_passed") is True else 0.0) for r in scored)
+            interval = bounded_mean([per_item[k] for k in sorted(per_item)])
+            if scored:
+                rates[variant] = interval
             rows.append(ToolRow(model=model, variant=variant, modes=modes, scored=len(scored), passed=passed,
-                                pass_rate=rate, errors=sum(1 for r in recs if r.status == "error")))
+                                pass_rate=passed / len(scored) if scored else None, items=interval.n,
+                                rate=interval.point, ci_low=interval.lo, ci_high=interval.hi,
+                                errors=sum(1 for r in recs if r.status == "error")))
         if rates:
-            best = max(_variant_order(list(rates)), key=lambda v: rates[v])
-            tiers.append(ToolTier(model=model, best_variant=best, best_rate=rates[best],
-                                  tier=tier_of(rates[best], tier1_min, tier2_min)))
+            best = max(_variant_order(list(rates)), key=lambda v: rates[v].point or 0.0)
+            tier, label = interval_tier(rates[best], tier1_min, tier2_min)
+            tiers.append(ToolTier(model=model, best_variant=best, best_rate=rates[best].point or 0.0, tier=tier,
+                                  label=label, ci_low=rates[best].lo, ci_high=rates[best].hi))
     return ToolUse(tier1_min=tier1_min, tier2_min=tier2_min, rows=rows, tiers=tiers,
                    failures={m: _ordered_failures(c) for m, c in failures.items()})
 

@@ -43,15 +43,32 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def _decision_tables(d: DashboardData) -> dict[str, Table]:
     rank_rows: list[list[object]] = []
-    if d.rankings is not None:
-        scopes = [("overall", d.rankings.overall), *sorted(d.rankings.by_category.items())]
-        rank_rows = [[scope, r.rank, r.model, r.mean, r.ci_low, r.ci_high, r.n, r.tied_with]
-                     for scope, rows in scopes for r in rows]
+    sizing_rows: list[list[object]] = []
+    rk = d.rankings
+    if rk is not None:
+        scopes = [("overall", "overall", rk.overall, rk.overall_sizing),
+                  *[("source", s, rows, rk.source_sizing.get(s)) for s, rows in rk.by_source.items()],
+                  *[("category", c, rows, rk.category_sizing.get(c)) for c, rows in sorted(rk.by_category.items())]]
+        rank_rows = [[kind, scope, r.rank, r.model, r.mean, r.ci_low, r.ci_high, r.n, r.answers, r.outranks,
+                      r.tied_with] for kind, scope, rows, _ in scopes for r in rows]
+        sizing_rows = [[kind, scope, z.pairs, z.shared_items, z.effective_items, z.detectable]
+                       for kind, scope, _, z in scopes if z is not None]
     picks = d.selection.picks if d.selection is not None else []
     judges = d.judges
     w = d.history.weights
     return {
-        "rankings": (["scope", "rank", "model", "mean", "ci_low", "ci_high", "n", "tied_with"], rank_rows),
+        "rankings": (["table", "scope", "rank", "model", "mean", "ci_low", "ci_high", "n", "answers", "outranks",
+                      "tied_with"], rank_rows),
+        "ranking_sizing": (["table", "scope", "pairs", "shared_items", "effective_items", "detectable_net_win_rate"],
+                           sizing_rows),
+        "failures": (["model", "calls", "ok", "provider_errors", "our_errors", "skipped", "items", "rate", "ci_low",
+                      "ci_high", "provider_classes", "our_classes"],
+                     [[f.model, f.calls, f.ok, f.provider_errors, f.our_errors, f.skipped, f.items, f.rate, f.ci_low,
+                       f.ci_high, [f"{k}={v}" for k, v in f.provider_classes.items()],
+                       [f"{k}={v}" for k, v in f.our_classes.items()]] for f in (rk.failures if rk else [])]),
+        "suspect_items": (["item_id", "category", "source", "phases", "verdict", "models"],
+                          [[x.item_id, x.category, x.source, x.phases, x.verdict, x.models]
+                           for x in (rk.suspect_items if rk else [])]),
         "selection": (["slot", "model", "reason"], [[p.slot, p.model, p.reason] for p in picks]),
         "bench_judges": (["run_id", "dataset", "dataset_hash", "judge", "n_items", "consistency", "error_rate",
                           "mean_latency_ms"],
@@ -87,16 +104,18 @@ def _measurement_tables(d: DashboardData) -> dict[str, Table]:
                   "success_rate", "phases", "models"],
                  [[r.date, r.run_id, r.status, r.parent_run, r.lineage, r.records, r.ok, r.error, r.skipped,
                    r.success_rate, r.phases, r.models] for r in h.runs]),
-        "run_scores": (["date", "run_id", "model", "mean_score"],
-                       [[r.date, r.run_id, m, s] for r in h.runs for m, s in r.mean_score.items()]),
+        "run_scores": (["date", "run_id", "model", "mean_score", "score_low", "score_high", "items"],
+                       [[r.date, r.run_id, m, s.point, s.lo, s.hi, s.n] for r in h.runs for m, s in r.scores.items()]),
         "dates": (["date", "runs", "records", "success_rate"],
                   [[p.date, p.runs, p.records, p.success_rate] for p in h.dates]),
-        "date_scores": (["date", "model", "mean_score"],
-                        [[p.date, m, s] for p in h.dates for m, s in p.mean_score.items()]),
-        "models": (["model", "calls", "ok", "error", "skipped", "success_rate", "input_tokens", "output_tokens",
-                    "cost_usd", "scored", "mean_score"],
-                   [[m.model, m.calls, m.ok, m.error, m.skipped, m.success_rate, m.input_tokens, m.output_tokens,
-                     m.cost_usd, m.scored, m.mean_score] for m in d.model_totals]),
+        "date_scores": (["date", "model", "mean_score", "score_low", "score_high", "items"],
+                        [[p.date, m, s.point, s.lo, s.hi, s.n] for p in h.dates for m, s in p.scores.items()]),
+        "models": (["model", "calls", "ok", "error", "skipped", "success_rate", "success_low", "success_high",
+                    "input_tokens", "output_tokens", "cost_usd", "scored_items", "mean_score", "score_low",
+                    "score_high"],
+                   [[m.model, m.calls, m.ok, m.error, m.skipped, m.success_rate, m.success_low, m.success_high,
+                     m.input_tokens, m.output_tokens, m.cost_usd, m.scored, m.mean_score, m.score_low, m.score_high]
+                    for m in d.model_totals]),
         "phase_stats": (["phase", "model", "variant", "calls", "ok", "error", "skipped", "success_rate",
                          "ttft_p50_ms", "ttft_p95_ms", "e2e_p50_ms", "e2e_p95_ms", "input_tokens", "output_tokens",
                          "cost_usd", "errors"],
@@ -116,12 +135,15 @@ def _measurement_tables(d: DashboardData) -> dict[str, Table]:
                          [[r.model, r.context_tokens, r.payload_depth, r.label, r.calls, r.ok, r.adherence,
                            r.prompt_tokens_p50, r.ttft_p50_ms, r.ttft_p95_ms, r.e2e_p50_ms, r.e2e_p95_ms,
                            r.context_overflow, r.other_errors, r.top_failure] for r in d.long_context]),
-        "tool_use": (["model", "variant", "modes", "scored", "passed", "pass_rate", "errors"],
-                     [[r.model, r.variant, r.modes, r.scored, r.passed, r.pass_rate, r.errors] for r in tu.rows]),
+        "tool_use": (["model", "variant", "modes", "scored", "passed", "pass_rate", "items", "rate", "ci_low",
+                      "ci_high", "errors"],
+                     [[r.model, r.variant, r.modes, r.scored, r.passed, r.pass_rate, r.items, r.rate, r.ci_low,
+                       r.ci_high, r.errors] for r in tu.rows]),
         "tool_failures": (["model", "failure", "count"],
                           [[m, f, n] for m, counts in sorted(tu.failures.items()) for f, n in counts.items()]),
-        "tool_tiers": (["model", "best_variant", "best_rate", "tier"],
-                       [[t.model, t.best_variant, t.best_rate, t.tier] for t in tu.tiers]),
+        "tool_tiers": (["model", "best_variant", "best_rate", "ci_low", "ci_high", "tier", "label"],
+                       [[t.model, t.best_variant, t.best_rate, t.ci_low, t.ci_high, t.tier, t.label]
+                        for t in tu.tiers]),
     }
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from archive.stats import PhaseModelStats
 from calibration.schema import JudgeComparison, Rankings, RoutingWeights, Selection, Surprise
+from harness.intervals import Interval
 
 
 class RunInfo(msgspec.Struct, kw_only=True):
@@ -32,10 +33,13 @@ class RunInfo(msgspec.Struct, kw_only=True):
     models: list[str] = msgspec.field(default_factory=list)
     phases: list[str] = msgspec.field(default_factory=list)
     mean_score: dict[str, float] = msgspec.field(default_factory=dict)  # model -> 0-100
+    scores: dict[str, Interval] = msgspec.field(default_factory=dict)  # model -> the same with interval, n items
 
 
 class ModelTotal(msgspec.Struct, kw_only=True):
-    """One model over every phase (lineage winners): availability, volume, cost, score."""
+    """One model over every phase (lineage winners): availability, volume, cost, score.
+    `scored` counts items (an item's repeats are one), the score's interval is calibration's,
+    the success interval Wilson's over calls."""
 
     model: str
     calls: int = 0
@@ -43,11 +47,15 @@ class ModelTotal(msgspec.Struct, kw_only=True):
     error: int = 0
     skipped: int = 0
     success_rate: float | None = None
+    success_low: float = 0.0
+    success_high: float = 1.0
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
     scored: int = 0
     mean_score: float | None = None
+    score_low: float | None = None
+    score_high: float | None = None
 
 
 class Overview(msgspec.Struct, kw_only=True):
@@ -117,20 +125,33 @@ class LongContextRow(msgspec.Struct, kw_only=True):
 
 
 class ToolRow(msgspec.Struct, kw_only=True):
+    """Pass rate over scored ok calls (failed calls apart, as in the phase and calibration);
+    `rate` is the mean over items of each item's pass share (its repeats are one unit)."""
+
     model: str
     variant: str
     modes: list[str] = msgspec.field(default_factory=list)  # native / prompt
     scored: int = 0
     passed: int = 0
-    pass_rate: float | None = None
+    pass_rate: float | None = None  # passed / scored calls
+    items: int = 0
+    rate: float | None = None  # per item
+    ci_low: float = 0.0
+    ci_high: float = 1.0
     errors: int = 0  # calls that never produced a scorable answer
 
 
 class ToolTier(msgspec.Struct, kw_only=True):
+    """The best variant's tier, only where its whole interval lies in one tier's range;
+    otherwise `tier` is None and `label` says which tiers the interval spans."""
+
     model: str
     best_variant: str
     best_rate: float
-    tier: int  # 1 capable, 2 partial, 3 incapable
+    tier: int | None  # 1 capable, 2 partial, 3 incapable; None: uncertain
+    label: str = ""
+    ci_low: float = 0.0
+    ci_high: float = 1.0
 
 
 class ToolUse(msgspec.Struct, kw_only=True):
@@ -149,6 +170,7 @@ class DatePoint(msgspec.Struct, kw_only=True):
     records: int = 0
     success_rate: float | None = None
     mean_score: dict[str, float] = msgspec.field(default_factory=dict)
+    scores: dict[str, Interval] = msgspec.field(default_factory=dict)  # model -> with interval, n items
 
 
 class History(msgspec.Struct, kw_only=True):
@@ -159,7 +181,7 @@ class History(msgspec.Struct, kw_only=True):
 
 
 class DashboardData(msgspec.Struct, kw_only=True):
-    generated_at: str
+    generated_at: str  # the archive's newest run (`created_at`), never the clock: same archive, same page
     runs_dir: str
     score_rule: str  # how a record became the 0-100 "mean score" shown in History/LLM tabs
     overview: Overview

@@ -46,8 +46,9 @@ def _llm(d: DashboardData) -> str:
     if d.rankings is None or not d.rankings.overall:
         return f"no rankings yet (run `fleetbench calibrate`); {len(d.model_totals)} models in the archive"
     top = d.rankings.overall[0]
+    ties = f", tied with {len(top.tied_with)}" if top.tied_with else ""
     return (f"{len(d.rankings.overall)} ranked models, {len(d.rankings.by_category)} categories; "
-            f"rank 1: {top.model} ({top.mean:.1f})")
+            f"rank 1: {top.model} ({top.mean:.1f}){ties}")
 
 
 def _judges(d: DashboardData) -> str:

@@ -1,8 +1,9 @@
 """The decision tabs: Overview, LLM comparison, Judge comparison, Production judge comparison.
 
 Why rankings come from `rankings.json` verbatim: those are the numbers `fleetbench
-calibrate` computed (bootstrap CIs, ties by overlapping intervals) and routing uses; the
-dashboard shows them, it does not re-rank. Judge comparisons stay per run because they are
+calibrate` computed (per-item intervals, ranks by paired comparisons on shared items, the
+sizing of each table, failed calls apart, suspect items) and routing uses; the dashboard
+shows them, it does not re-rank. Judge comparisons stay per run because they are
 only comparable on the same dataset and flags, so each block names its run and dataset hash.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from calibration.schema import JudgeComparison, RankRow
+from calibration.schema import FailureRow, JudgeComparison, Rankings, RankRow, Sizing
+from calibration.summary_md import sizing_text
 from dashboard.html import DASH, cards, empty, esc, num, para, pct, section, table
 from dashboard.model import DashboardData
 from dashboard.svg import Bar, bar_chart, color_map
@@ -19,21 +21,65 @@ TOP_RANKS = 5
 
 
 def _rank_rows(rows: Sequence[RankRow]) -> list[list[object]]:
-    return [[r.rank, r.model, f"{r.mean:.1f}", f"[{r.ci_low:.1f}, {r.ci_high:.1f}]", r.n,
-             ", ".join(r.tied_with) or DASH] for r in rows]
+    return [[r.rank, r.model, f"{r.mean:.1f}", f"[{r.ci_low:.1f}, {r.ci_high:.1f}]", r.n, r.answers,
+             ", ".join(r.outranks) or DASH, ", ".join(r.tied_with) or DASH] for r in rows]
 
 
-RANK_HEADERS = ("rank", "model", "mean score", "95% CI", "n", "tied with")
+RANK_HEADERS = ("rank", "model", "mean score", "95% CI", "items", "answers", "outranks", "tied with")
 
 
 def _rank_table(rows: Sequence[RankRow], caption: str = "") -> str:
-    return table(RANK_HEADERS, _rank_rows(rows), caption=caption, numeric_from=2, text_cols=(5,))
+    return table(RANK_HEADERS, _rank_rows(rows), caption=caption, numeric_from=2, text_cols=(6, 7))
 
 
 def _rank_chart(rows: Sequence[RankRow], title: str, colors: dict[str, str]) -> str:
     return bar_chart([Bar(r.model, r.mean, r.ci_low, r.ci_high, note=f"n={r.n}, rank {r.rank}",
                           color=colors.get(r.model, "")) for r in rows],
                      title=title, unit="mean score (0-100), whiskers: confidence interval", max_value=100.0)
+
+
+def _ranked(title: str, rows: Sequence[RankRow], sizing: Sizing, colors: dict[str, str], *, key: str) -> str:
+    return (f'<div class="category" data-category="{esc(key)}"><h3>{esc(title)}</h3>{_rank_table(rows)}'
+            f"{para(sizing_text(sizing))}{_rank_chart(rows, f'ranking: {title}', colors)}</div>")
+
+
+def _failures(rows: Sequence[FailureRow]) -> str:
+    skipped = [f.model for f in rows if not f.items and not f.our_errors]
+    rows = [f for f in rows if f.items or f.our_errors]
+    note = para(f"Every call skipped (no access): {', '.join(skipped)}.") if skipped else ""
+    return note + table(("model", "calls", "ok", "provider failures", "failure rate per item", "95% CI", "items",
+                  "our failures", "skipped", "provider classes", "our classes"),
+                 [[f.model, f.calls, f.ok, f.provider_errors, pct(f.rate), f"[{pct(f.ci_low)}, {pct(f.ci_high)}]",
+                   f.items, f.our_errors, f.skipped, ", ".join(f"{k}: {v}" for k, v in f.provider_classes.items()) or DASH,
+                   ", ".join(f"{k}: {v}" for k, v in f.our_classes.items()) or DASH] for f in rows],
+                 text_cols=(9, 10))
+
+
+def _rankings(rk: Rankings, colors: dict[str, str]) -> list[str]:
+    parts = [para(f"Scores 0-100 ({rk.score_source}). Method: {rk.method}. As of {rk.generated_at}."),
+             section("Overall", para(f"Each of the {len(rk.by_category)} categories weighs equally."),
+                     _rank_table(rk.overall), para(sizing_text(rk.overall_sizing)),
+                     _rank_chart(rk.overall, "overall ranking", colors))]
+    if rk.by_source:
+        parts.append(section("By score source", para("Each source ranked alone (its categories weigh equally): "
+                                                      "rubric totals, judge verdicts, format adherence and tool "
+                                                      "calls are different measures.")))
+        parts += [_ranked(source, rows, rk.source_sizing.get(source, Sizing()), colors, key=f"source:{source}")
+                  for source, rows in rk.by_source.items()]
+    parts.append(section("By category"))
+    parts += [_ranked(category, rows, rk.category_sizing.get(category, Sizing()), colors, key=category)
+              for category, rows in sorted(rk.by_category.items())]
+    if rk.failures:
+        parts.append(section("Failed calls (apart from quality)", para(
+            "The provider's failures as a rate per item with its interval; our own failures (a lost subagent, a "
+            "limiter or client error, no key) are counted, never the model's."), _failures(rk.failures)))
+    if rk.suspect_items:
+        parts.append(section("Suspect items", para(
+            "Every model (at least 3) scored 0 (suspect gold: check the expected answer) or 100 (too easy)."),
+            table(("item", "category", "source", "phases", "verdict", "models"),
+                  [[s.item_id, s.category, s.source, ", ".join(s.phases), s.verdict, s.models]
+                   for s in rk.suspect_items], numeric_from=5)))
+    return parts
 
 
 def overview(data: DashboardData) -> str:
@@ -73,25 +119,22 @@ def llm(data: DashboardData) -> str:
     colors = color_map(data.overview.models)
     rk = data.rankings
     if rk is not None and rk.overall:
-        parts.append(para(f"Scores 0-100 ({rk.score_source}); {rk.confidence:.0%} bootstrap intervals over "
-                          f"{rk.bootstrap_samples} resamples; models whose intervals overlap share a rank. "
-                          f"Generated {rk.generated_at}."))
-        parts.append(section("Overall", _rank_table(rk.overall), _rank_chart(rk.overall, "overall ranking", colors)))
-        for category, rows in sorted(rk.by_category.items()):
-            parts.append(f'<div class="category" data-category="{esc(category)}">'
-                         f"<h3>{esc(category)}</h3>{_rank_table(rows)}"
-                         f"{_rank_chart(rows, f'ranking: {category}', colors)}</div>")
+        parts += _rankings(rk, colors)
     else:
         parts.append(empty("rankings", "fleetbench calibrate"))
     if data.model_totals:
         scored = [m for m in data.model_totals if m.mean_score is not None]
         parts.append(section("Per model (all archived runs)", para(f"Mean score: {data.score_rule}."), table(
-            ("model", "calls", "success %", "scored calls", "mean score", "input tokens", "output tokens", "cost $"),
-            [[m.model, m.calls, pct(m.success_rate), m.scored, num(m.mean_score), m.input_tokens, m.output_tokens,
-              num(m.cost_usd, 4)] for m in data.model_totals])))
+            ("model", "calls", "success %", "95% CI", "scored items", "mean score", "95% CI", "input tokens",
+             "output tokens", "cost $"),
+            [[m.model, m.calls, pct(m.success_rate), f"[{pct(m.success_low)}, {pct(m.success_high)}]", m.scored,
+              num(m.mean_score), DASH if m.score_low is None else f"[{num(m.score_low)}, {num(m.score_high)}]",
+              m.input_tokens, m.output_tokens, num(m.cost_usd, 4)] for m in data.model_totals])))
         if scored:
-            parts.append(bar_chart([Bar(m.model, m.mean_score or 0.0, note=f"n={m.scored}", color=colors.get(m.model, "")) for m in scored],
-                                   title="mean score per model (archive)", unit="0-100", max_value=100.0))
+            parts.append(bar_chart([Bar(m.model, m.mean_score or 0.0, m.score_low, m.score_high,
+                                        note=f"n={m.scored}", color=colors.get(m.model, "")) for m in scored],
+                                   title="mean score per model (archive)", unit="0-100, whiskers: 95% interval",
+                                   max_value=100.0))
         parts.append(section("Per phase x model", table(
             ("phase", "model", "variant", "calls", "ok", "error", "skipped", "success %", "TTFT p50 ms",
              "E2E p50 ms", "cost $", "errors"),

@@ -11,15 +11,23 @@ from __future__ import annotations
 from dashboard.html import DASH, empty, num, para, pct, section, table
 from dashboard.model import DashboardData
 from dashboard.svg import Line, color_map, line_chart
+from harness.intervals import Interval
 
 
 def _runs(data: DashboardData) -> str:
     h = data.history
     models = sorted({m for r in h.runs for m in r.mean_score})
     rows = [[r.date, r.run_id, r.status, r.parent_run or DASH, r.records, pct(r.success_rate),
-             ", ".join(r.phases) or DASH, *[num(r.mean_score.get(m)) for m in models]] for r in h.runs]
+             ", ".join(r.phases) or DASH, *[_score(r.scores.get(m)) for m in models]] for r in h.runs]
     return table(("date", "run", "status", "parent run", "records", "success %", "phases",
                   *[f"score: {m}" for m in models]), rows, numeric_from=4, text_cols=(6,))
+
+
+def _score(interval: Interval | None) -> str:
+    """A run's score for one model: mean [interval] (items)."""
+    if interval is None or interval.point is None:
+        return DASH
+    return f"{interval.point:.1f} [{interval.lo:.1f}, {interval.hi:.1f}] ({interval.n})"
 
 
 def _charts(data: DashboardData) -> str:
@@ -71,6 +79,7 @@ def _surprises(data: DashboardData) -> str:
 def history(data: DashboardData) -> str:
     if not data.history.runs:
         return empty("run history", "fleetbench run")
-    return "".join([para(f"Each run with its own records. Score: {data.score_rule}."), _runs(data), _charts(data),
+    return "".join([para(f"Each run with its own records. Score: {data.score_rule}; shown as mean [95% interval] "
+                         "(items)."), _runs(data), _charts(data),
                     section("Routing weight versions", _weights(data)),
                     section("Surprising results", _surprises(data))])

@@ -8,10 +8,8 @@ plots and merges every archived run (lineage winners) instead of one.
 from __future__ import annotations
 
 from dashboard.html import DASH, cards, empty, num, para, pct, section, table
-from dashboard.model import DashboardData, LongContextRow
+from dashboard.model import DashboardData, LongContextRow, ToolRow
 from dashboard.svg import Bar, Line, Points, bar_chart, color_map, line_chart, scatter
-
-TIER_NAMES = {1: "capable", 2: "partial", 3: "incapable"}
 
 
 def latency(data: DashboardData) -> str:
@@ -93,6 +91,12 @@ def long_context(data: DashboardData) -> str:
     return "".join(parts)
 
 
+def _rate_cell(c: ToolRow | None) -> str:
+    if c is None or c.rate is None:
+        return DASH
+    return f"{pct(c.rate)} [{pct(c.ci_low)}, {pct(c.ci_high)}] ({c.passed}/{c.scored} calls, {c.items} items)"
+
+
 def tool_use(data: DashboardData) -> str:
     tu = data.tool_use
     if not tu.rows:
@@ -100,24 +104,23 @@ def tool_use(data: DashboardData) -> str:
     models = sorted({r.model for r in tu.rows})
     variants = list(dict.fromkeys(r.variant for r in tu.rows))
     cell = {(r.model, r.variant): r for r in tu.rows}
-    matrix: list[list[object]] = []
-    for model in models:
-        row: list[object] = [model]
-        for v in variants:
-            c = cell.get((model, v))
-            row.append(DASH if c is None or c.pass_rate is None else f"{pct(c.pass_rate)} ({c.passed}/{c.scored})")
-        matrix.append(row)
+    matrix: list[list[object]] = [[model, *[_rate_cell(cell.get((model, v))) for v in variants]] for model in models]
     parts = [para("Pass rate = calls whose tool calls matched the expected calls (BFCL-style AST check) over "
-                  "scored calls; calls that failed before answering are counted apart."),
+                  "scored ok calls; calls that failed before answering are counted apart (the rule calibration "
+                  "uses). The rate is the mean over items of each item's pass share (repeats count once), with "
+                  "its 95% interval."),
              section("Pass rate per model x prompt variant", table(("model", *variants), matrix)),
-             table(("model", "variant", "mode", "scored", "passed", "pass rate", "failed calls"),
-                   [[r.model, r.variant, ", ".join(r.modes) or DASH, r.scored, r.passed, pct(r.pass_rate), r.errors]
-                    for r in tu.rows], numeric_from=3)]
+             table(("model", "variant", "mode", "scored calls", "passed", "items", "pass rate", "95% CI",
+                    "failed calls"),
+                   [[r.model, r.variant, ", ".join(r.modes) or DASH, r.scored, r.passed, r.items, pct(r.rate),
+                     f"[{pct(r.ci_low)}, {pct(r.ci_high)}]", r.errors] for r in tu.rows], numeric_from=3)]
     colors = color_map(data.overview.models)
-    bars = [Bar(f"{r.model} · {r.variant}", 100 * r.pass_rate, note=f"{r.passed}/{r.scored}",
-                color=colors.get(r.model, "")) for r in tu.rows if r.pass_rate is not None]
+    bars = [Bar(f"{r.model} · {r.variant}", 100 * r.rate, 100 * r.ci_low, 100 * r.ci_high,
+                note=f"{r.passed}/{r.scored}, {r.items} items", color=colors.get(r.model, ""))
+            for r in tu.rows if r.rate is not None]
     if bars:
-        parts.append(bar_chart(bars, title="pass rate per model x prompt variant", unit="%", max_value=100.0))
+        parts.append(bar_chart(bars, title="pass rate per model x prompt variant", unit="%, whiskers: 95% interval",
+                               max_value=100.0))
     classes = list(dict.fromkeys(k for counts in tu.failures.values() for k in counts))
     if classes:
         parts.append(section("Failure modes", table(
@@ -126,8 +129,10 @@ def tool_use(data: DashboardData) -> str:
         parts.append(section("Failure modes", para("No failed tool calls among the scored calls.")))
     if tu.tiers:
         parts.append(section("Tiers", para(f"Tier 1 (capable): best variant >= {tu.tier1_min:.0%}; tier 2 "
-                                           f"(partial): >= {tu.tier2_min:.0%}; tier 3 (incapable): below."),
-                             table(("model", "best variant", "best pass rate", "tier"),
-                                   [[t.model, t.best_variant, pct(t.best_rate), f"{t.tier} ({TIER_NAMES[t.tier]})"]
-                                    for t in tu.tiers], numeric_from=2)))
+                                           f"(partial): >= {tu.tier2_min:.0%}; tier 3 (incapable): below. A tier "
+                                           "is given only when the whole 95% interval lies in its range; "
+                                           "otherwise the tier is uncertain."),
+                             table(("model", "best variant", "best pass rate", "95% CI", "tier"),
+                                   [[t.model, t.best_variant, pct(t.best_rate), f"[{pct(t.ci_low)}, {pct(t.ci_high)}]",
+                                     t.label] for t in tu.tiers], numeric_from=2, text_cols=(4,))))
     return "".join(parts)

@@ -96,10 +96,16 @@ async def _release(limiter: Limiter, lease: Lease, response: ProviderResponse | 
         await limiter.release(lease.lease_id, _tokens_used(response) if response else None)
 
 
-def _report_outcome(limiter: Limiter, rate_limited: bool) -> None:
+LOW_REMAINING = 0.1  # below this share of a rate window left, adaptive concurrency holds
+
+
+def _report_outcome(limiter: Limiter, rate_limited: bool, clock: CallClock) -> None:
+    """Feed the limiter's adaptive concurrency: a 429, or a clean call (and whether the
+    server's headers said its window is nearly used up)."""
     outcome = getattr(limiter, "outcome", None)
     if outcome is not None:
-        outcome(rate_limited=rate_limited)
+        low = clock.rate_remaining is not None and clock.rate_remaining < LOW_REMAINING
+        outcome(rate_limited=rate_limited, low_remaining=low)
 
 
 async def execute_call(provider: ProviderAPI, request: CallRequest, limiter: Limiter,
@@ -176,14 +182,14 @@ async def execute_call(provider: ProviderAPI, request: CallRequest, limiter: Lim
             last = RetryDecision("transient", ErrorClass.LIMITER_ERROR, "permit revoked mid-attempt")
             continue
         if response is not None:
-            _report_outcome(limiter, rate_limited=False)
+            _report_outcome(limiter, False, clock)
             log.append(AttemptInfo(attempt=attempt, request_id=response.request_id))
             return _finish(CallOutcome(status="ok", response=response, attempts=attempt,
                                        attempt_log=log, streamed=request.stream), clock)
 
         assert error is not None
         last = _classify(provider, error)
-        _report_outcome(limiter, rate_limited=last.kind == "rate_limit")
+        _report_outcome(limiter, last.kind == "rate_limit", clock)
         info = AttemptInfo(attempt=attempt, error_class=str(last.error_class), status=last.status,
                            request_id=getattr(error, "request_id", None),
                            retry_after_s=last.retry_after_s)

@@ -21,6 +21,7 @@ from harness.providers.registry import ApiKind, api_kinds
 from harness.yaml_input import locate_line, read_yaml, validate_document
 
 PER_MTOK = 1_000_000
+_warned: set[tuple[str, str]] = set()
 _log = structlog.get_logger("fleetbench.catalogue")
 
 
@@ -112,7 +113,8 @@ class Catalogue(_Strict):
         for entry in self.models:
             if entry.provider == provider and (entry.id == model_or_alias or model_or_alias in entry.aliases):
                 return entry
-        if provider in self.providers:
+        if provider in self.providers and (provider, model_or_alias) not in _warned:
+            _warned.add((provider, model_or_alias))  # once per process, not once per call
             _log.warning("model not in catalogue; cost will be unknown", provider=provider,
                          model=model_or_alias)
         return None

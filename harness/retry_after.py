@@ -131,3 +131,26 @@ def server_wait_s(headers: Mapping[str, str], now: float | None = None) -> float
                     resets.append(epoch - wall_now)
         wait = max(resets) if resets else None
     return None if wait is None else max(0.0, wait)
+
+
+REMAINING_PAIRS = (
+    ("x-ratelimit-remaining-requests", "x-ratelimit-limit-requests"),
+    ("x-ratelimit-remaining-tokens", "x-ratelimit-limit-tokens"),
+    ("anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-limit"),
+    ("anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-limit"),
+    ("anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-limit"),
+    ("anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-limit"),
+)
+
+
+def remaining_share(headers: Mapping[str, str]) -> float | None:
+    """The smallest share left of any rate window the server reports (OpenAI's
+    x-ratelimit-remaining-*/limit-*, Anthropic's anthropic-ratelimit-*), or None."""
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    shares: list[float] = []
+    for remaining, limit in REMAINING_PAIRS:
+        left = parse_number(lowered.get(remaining, ""))
+        size = parse_number(lowered.get(limit, ""))
+        if left is not None and size is not None and size > 0:
+            shares.append(max(0.0, left) / size)
+    return min(shares) if shares else None

@@ -38,7 +38,7 @@ class CallClock:
     """
 
     __slots__ = ("content_ns", "end_ns", "first_byte_ns", "first_content_ns", "first_reasoning_ns",
-                 "reasoning_end_ns", "reasoning_start_ns", "sent_ns", "start_ns")
+                 "rate_remaining", "reasoning_end_ns", "reasoning_start_ns", "sent_ns", "start_ns")
 
     def __init__(self) -> None:
         self.start_ns: int = 0
@@ -52,6 +52,9 @@ class CallClock:
         self.reasoning_start_ns: int | None = None
         self.first_reasoning_ns: int | None = None
         self.reasoning_end_ns: int | None = None
+        # the smallest share left of any rate window the server's headers reported (None:
+        # it said nothing); low shares hold adaptive concurrency back before any 429
+        self.rate_remaining: float | None = None
 
     def start(self) -> None:
         self.start_ns = now_ns()

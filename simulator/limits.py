@@ -81,6 +81,17 @@ class Limiter:
             scope.in_flight += 1
         return None
 
+    def remaining_headers(self) -> dict[str, str]:
+        """What providers send on every answer about the request window (OpenAI's and
+        Anthropic's names both): its size and what is left of it after this request."""
+        cfg = self._global.cfg
+        if cfg.requests_per_window is None:
+            return {}
+        left = str(max(0, cfg.requests_per_window - len(self._global.arrivals)))
+        limit = str(cfg.requests_per_window)
+        return {"x-ratelimit-limit-requests": limit, "x-ratelimit-remaining-requests": left,
+                "anthropic-ratelimit-requests-limit": limit, "anthropic-ratelimit-requests-remaining": left}
+
     def release(self, model: str) -> None:
         self._global.in_flight -= 1
         model_scope = self._models.get(model)

@@ -161,7 +161,7 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
             else wire.stream_format.reasoning_text_default
         ctx = Ctx(request=request, parsed=parsed, brain=brain, output=output, truth=truth,
                   fault=fault, input_tokens=tokens, reasoning_tokens=reasoning,
-                  reasoning_visible=bool(reasoning) and visible)
+                  reasoning_visible=bool(reasoning) and visible, limit_headers=limiter.remaining_headers())
         if parsed.stream:
             return await run_stream(ctx, wire.stream_format)
         return await run_json(ctx, wire)

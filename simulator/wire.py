@@ -70,6 +70,7 @@ class Ctx:
     scratch: dict[str, bytes] = field(default_factory=dict)  # per-request frame templates
     reasoning_tokens: int = 0  # tokens "thought" before the first answer token
     reasoning_visible: bool = False  # the reasoning streams as text (else only its start and end)
+    limit_headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-remaining-* and kin
 
     @property
     def reasoning_ms(self) -> float:
@@ -78,7 +79,7 @@ class Ctx:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-request-id": self.truth.request_id, "request-id": self.truth.request_id}
+        return {"x-request-id": self.truth.request_id, "request-id": self.truth.request_id, **self.limit_headers}
 
 
 class StreamFormat(Protocol):

@@ -13,6 +13,7 @@ from agents.phases.model_sets import ClaudeRunsPhase, CodexRetryPhase
 from agents.phases.stages import StagesPhase
 from agents.phases.streaming_ttft import StreamingTTFTPhase
 from agents.phases.tool_use import ToolUsePhase
+from archive.section_state import SectionFactory
 from archive.summary_md import SectionHook
 from harness.errors import InputError
 
@@ -51,4 +52,10 @@ def section_hooks(config: FleetConfig | None = None) -> dict[str, SectionHook]:
     return {name: make_phase(name, config).summary_section for name in PHASES}
 
 
-__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase", "section_hooks"]
+def section_states(config: FleetConfig | None = None) -> dict[str, SectionFactory]:
+    """Every registered phase's section-state factory (fresh with None, restored from
+    builtins otherwise): what the aggregate folds, caches per lineage and merges."""
+    return {name: make_phase(name, config).section_state for name in PHASES}
+
+
+__all__ = ["DEFAULT_ORDER", "PHASES", "Phase", "PlanContext", "make_phase", "section_hooks", "section_states"]

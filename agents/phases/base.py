@@ -2,6 +2,11 @@
 
 Why a small class per phase: phases differ in what they ask and how they judge it, not in
 how calls are made; the call path (limiter, retries, timing, records) is shared.
+
+Why the section is a state (`section_state`, protocol in `archive/section_state.py`): the
+aggregate renders each phase's section over every run without holding every record, by
+folding records into a state, merging states across runs and rendering once. A run's
+`summary_section(records)` is that same fold and render.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from agents.config import FleetConfig
 from agents.plan import WorkItem
 from agents.suite import LoadedSuite
+from archive.section_state import SectionState, fold
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.seam import ProviderResponse
@@ -57,10 +63,18 @@ class Phase:
         `record.extra`. Gets the whole response: text, tool calls, token counts."""
         return {}
 
+    def section_state(self, data: object = None) -> SectionState | None:
+        """This phase's own summary section as a mergeable state: a fresh one when `data` is
+        None, else one restored from its `to_builtins()` form. None: the phase has no
+        section. Policy taken in `configure` (thresholds) applies when the state renders."""
+        return None
+
     def summary_section(self, records: Sequence[CallRecord]) -> str | None:
         """Markdown for this phase in the run summary; None keeps just the stats table.
-        Works from records alone (the collector has no plan state)."""
-        return None
+        Works from records alone (the collector has no plan state): the section state
+        folded over them and rendered."""
+        state = self.section_state()
+        return None if state is None else fold(state, records).render()
 
     def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:
         """Files this phase adds to the run directory (plots, tables); returns their names."""

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import msgspec
 
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import SuiteItem
-from harness.records import CallRecord
+from archive.mergeable import Mean, merge_keyed
+from archive.section_state import RecordView, SectionState
 from harness.scorers import adherence, check_constraints
 from harness.seam import ProviderResponse
+
+
+class AdherenceSection:
+    """Constraint adherence per model over the ok calls that were scored against constraints."""
+
+    def __init__(self, data: object = None) -> None:
+        self.scored = 0  # ok calls with an adherence field, numeric or not
+        self.by_model: dict[str, Mean] = {}
+        if data is not None:
+            scored, by_model = msgspec.convert(data, tuple[int, dict[str, tuple[int, float]]])
+            self.scored = scored
+            self.by_model = {model: Mean(n, total) for model, (n, total) in by_model.items()}
+
+    def add(self, record: RecordView) -> None:
+        if record.status != "ok" or "adherence" not in record.extra:
+            return
+        self.scored += 1
+        value = record.extra["adherence"]
+        if isinstance(value, (int, float)):
+            mean = self.by_model.get(record.model)
+            if mean is None:
+                mean = self.by_model[record.model] = Mean()
+            mean.add(float(value))
+
+    def merge(self, other: AdherenceSection) -> None:
+        self.scored += other.scored
+        merge_keyed(self.by_model, other.by_model, Mean)
+
+    def render(self) -> str | None:
+        if not self.scored:
+            return None
+        lines = ["| model | scored calls | constraint adherence |", "|---|---:|---:|"]
+        for model, mean in sorted(self.by_model.items()):
+            lines.append(f"| {model} | {mean.n} | {100 * mean.total / mean.n:.1f}% |")
+        return "\n".join(lines)
+
+    def to_builtins(self) -> object:
+        return [self.scored, {model: mean.to_builtins() for model, mean in self.by_model.items()}]
 
 
 class BaselinePhase(Phase):
@@ -54,16 +93,5 @@ class BaselinePhase(Phase):
             "adherence": adherence(results),
         }
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        scored = [r for r in records if r.status == "ok" and "adherence" in r.extra]
-        if not scored:
-            return None
-        by_model: dict[str, list[float]] = {}
-        for r in scored:
-            value = r.extra["adherence"]
-            if isinstance(value, (int, float)):
-                by_model.setdefault(r.model, []).append(float(value))
-        lines = ["| model | scored calls | constraint adherence |", "|---|---:|---:|"]
-        for model, values in sorted(by_model.items()):
-            lines.append(f"| {model} | {len(values)} | {100 * sum(values) / len(values):.1f}% |")
-        return "\n".join(lines)
+    def section_state(self, data: object = None) -> SectionState:
+        return AdherenceSection(data)

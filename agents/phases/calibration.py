@@ -9,28 +9,72 @@ phase object travels to its subagent, which scores with exactly what was planned
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
+
+import msgspec
 
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
+from archive.mergeable import Mean, merge_keyed
+from archive.section_state import RecordView
 from calibration.rubric import auto_score, band
 from calibration.tasks import CalibrationTask, load_calibration_tasks
-from harness.records import CallRecord
 from harness.seam import ProviderResponse
 
 TASKS_OPTION = "calibration_tasks"  # RunSpec.options key: a tasks YAML instead of the packaged one
 
 
-def rubric_total(record: CallRecord) -> float | None:
+def rubric_total(record: RecordView) -> float | None:
     """The automatic rubric total of an ok record, if it has one."""
     rubric = record.extra.get("rubric")
     if record.status != "ok" or not isinstance(rubric, dict):
         return None
     total = rubric.get("total")
     return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
+
+
+class RubricSection:
+    """Per model: answers scored, mean automatic rubric total and its band; then the mean
+    total per category."""
+
+    def __init__(self, phase: str, data: object = None) -> None:
+        self.phase = phase
+        self.totals: dict[str, Mean] = {}
+        self.cells: dict[tuple[str, str], Mean] = {}
+        if data is not None:
+            totals, cells = msgspec.convert(data, tuple[dict[str, tuple[int, float]], list[tuple[str, str, int, float]]])
+            self.totals = {model: Mean(n, total) for model, (n, total) in totals.items()}
+            self.cells = {(model, category): Mean(n, total) for model, category, n, total in cells}
+
+    def add(self, record: RecordView) -> None:
+        if record.phase != self.phase or (total := rubric_total(record)) is None:
+            return
+        self.totals.setdefault(record.model, Mean()).add(total)
+        self.cells.setdefault((record.model, record.category), Mean()).add(total)
+
+    def merge(self, other: RubricSection) -> None:
+        merge_keyed(self.totals, other.totals, Mean)
+        merge_keyed(self.cells, other.cells, Mean)
+
+    def render(self) -> str | None:
+        if not self.totals:
+            return None
+        lines = ["**Rubric (automatic)**", "", "| model | answers | mean score | band |", "|---|---:|---:|---|"]
+        for model, values in sorted(self.totals.items()):
+            mean = values.total / values.n
+            lines.append(f"| {model} | {values.n} | {mean:.1f} | {band(mean)} |")
+        categories = sorted({c for _, c in self.cells})
+        lines += ["", "Mean score per category:", "", "| model | " + " | ".join(categories) + " |",
+                  "|---|" + "---:|" * len(categories)]
+        for model in sorted(self.totals):
+            row = [self.cells.get((model, c)) for c in categories]
+            lines.append(f"| {model} | " + " | ".join(f"{v.total / v.n:.1f}" if v else "–" for v in row) + " |")
+        return "\n".join(lines)
+
+    def to_builtins(self) -> object:
+        return [{model: mean.to_builtins() for model, mean in self.totals.items()},
+                [[model, category, mean.n, mean.total] for (model, category), mean in self.cells.items()]]
 
 
 class CalibrationPhase(Phase):
@@ -65,24 +109,6 @@ class CalibrationPhase(Phase):
             return {}
         return {"rubric": auto_score(response.text, task, self._weights).as_extra()}
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
+    def section_state(self, data: object = None) -> RubricSection:
         """Per model: answers scored, mean total and its band; then mean total per category."""
-        totals: dict[str, list[float]] = defaultdict(list)
-        cells: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for r in records:
-            if r.phase == self.name and (total := rubric_total(r)) is not None:
-                totals[r.model].append(total)
-                cells[(r.model, r.category)].append(total)
-        if not totals:
-            return None
-        lines = ["**Rubric (automatic)**", "", "| model | answers | mean score | band |", "|---|---:|---:|---|"]
-        for model, values in sorted(totals.items()):
-            mean = sum(values) / len(values)
-            lines.append(f"| {model} | {len(values)} | {mean:.1f} | {band(mean)} |")
-        categories = sorted({c for _, c in cells})
-        lines += ["", "Mean score per category:", "", "| model | " + " | ".join(categories) + " |",
-                  "|---|" + "---:|" * len(categories)]
-        for model in sorted(totals):
-            row = [cells.get((model, c)) for c in categories]
-            lines.append(f"| {model} | " + " | ".join(f"{sum(v) / len(v):.1f}" if v else "–" for v in row) + " |")
-        return "\n".join(lines)
+        return RubricSection(self.name, data)

@@ -18,12 +18,14 @@ Options (`RunSpec.options`, all optional): `judge_dataset` (path; default the pa
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import msgspec
 
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
+from archive.section_state import RecordView
 from archive.summary_md import fmt_ms, fmt_pct
 from calibration.judge_dataset import LoadedJudgeDataset, load_judge_dataset
 from calibration.judge_metrics import GENERATION_PHASE, PRODUCTION_PHASE, production_row
@@ -31,7 +33,7 @@ from calibration.judge_parse import verdict_fields
 from calibration.judge_prompt import JudgeMode, check_mode, judge_prompt, judge_schema
 from harness.errors import InputError
 from harness.model_ref import ModelRef
-from harness.records import CallRecord
+from harness.records import CallRecord, Status
 from harness.seam import ProviderResponse
 
 GENERATION_SYSTEM = "Answer the user's question correctly and concisely, in one or two sentences."
@@ -101,6 +103,45 @@ def parse_error_lines(records: Sequence[CallRecord]) -> list[str]:
     return lines
 
 
+# the record.extra fields judge sections read (calibration/judge_metrics.py and parse_error_lines)
+JUDGE_FIELDS = ("judge_parsed", "judge_verdict", "judge_score", "judge_raw_score", "parse_error", "expected",
+                "target_model")
+
+
+class JudgedCalls:
+    """A judge section's state: its non-skipped calls, slimmed to the fields the judge metrics
+    read, rendered by the same functions `judge_comparison.json` uses.
+
+    Why calls and not counters: benchmark consistency groups the repeated verdicts on one
+    rated answer, wherever (in whichever run) they were made, and the metrics' own rules
+    (calibration/judge_metrics.py) stay the only statement of them. Judge phases are small by
+    nature (a labelled dataset x judges x consistency runs), so this is the one section whose
+    state grows with its records: about 300 bytes per judge call."""
+
+    def __init__(self, render: Callable[[list[CallRecord]], str | None], data: object = None) -> None:
+        self._render = render
+        self.calls: list[CallRecord] = msgspec.convert(data, list[CallRecord]) if data is not None else []
+
+    def add(self, record: RecordView) -> None:
+        if record.status == "skipped":
+            return
+        extra = record.extra
+        self.calls.append(CallRecord(
+            run_id="", phase=record.phase, item_id=record.item_id, model=record.model, variant=record.variant,
+            repeat=record.repeat, category=record.category, status=cast(Status, record.status),
+            error_class=record.error_class, e2e_ms=record.e2e_ms,
+            extra={key: extra[key] for key in JUDGE_FIELDS if key in extra}))
+
+    def merge(self, other: JudgedCalls) -> None:
+        self.calls.extend(other.calls)
+
+    def render(self) -> str | None:
+        return self._render(self.calls) if self.calls else None
+
+    def to_builtins(self) -> object:
+        return msgspec.to_builtins(self.calls)
+
+
 class GenerationPhase(Phase):
     name = GENERATION_PHASE
     description = "the judge dataset's questions on the generation models (what judge-bench rates)"
@@ -138,10 +179,12 @@ class JudgeProductionPhase(Phase):
         return {**verdict_fields(response.text), "expected": item.meta.get("expected"),
                 "judge_mode": item.meta.get("judge_mode")}
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        judged = [r for r in records if r.status != "skipped"]
-        if not judged:
-            return None
+    def section_state(self, data: object = None) -> JudgedCalls:
+        return JudgedCalls(self.render_section, data)
+
+    @staticmethod
+    def render_section(judged: list[CallRecord]) -> str:
+        """The confusion-matrix table per judge over its non-skipped calls."""
         lines = [("Positive class = label `bad`; failed or unparseable replies are errors, excluded "
                  "from the confusion matrix."), "",
                  ("| judge | calls | errors | accuracy % | precision % | recall % | F1 % | mean latency ms "

@@ -10,11 +10,11 @@ the key stays unique and consistency groups by (variant, item). `extra.judge_sco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from agents.phases.base import Phase, PlanContext
 from agents.phases.judges import (
+    JudgedCalls,
     consistency_runs,
     judge_dataset,
     judge_work_item,
@@ -80,10 +80,12 @@ class JudgeBenchPhase(Phase):
                 "target_model": item.meta.get("target_model"), "target_item": item.meta.get("target_item"),
                 "target_repeat": item.meta.get("target_repeat"), "source_run": item.meta.get("source_run")}
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        judged = [r for r in records if r.status != "skipped"]
-        if not judged:
-            return None
+    def section_state(self, data: object = None) -> JudgedCalls:
+        return JudgedCalls(self.render_section, data)
+
+    @staticmethod
+    def render_section(judged: list[CallRecord]) -> str:
+        """Consistency, error rate and latency per judge; mean score per generation model."""
         judges = sorted({r.model for r in judged})
         lines = [("Consistency: share of rated answers whose repeated verdicts agree with scores within 1 point. "
                  "Error rate: failed or unparseable judge calls / all judge calls."), "",

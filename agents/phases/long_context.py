@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agents.phases.base import Phase, PlanContext
-from agents.phases.plots import Series, line_panels
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import LoadedSuite, SuiteItem
+from archive.section_state import RecordView, SectionState
 from harness.errors import InputError
 from harness.filler import TokenCounter, counter_for, counter_name, fit_filler
 from harness.records import CallRecord
@@ -110,7 +110,7 @@ def _as_list(value: object, where: str) -> list[object]:
     raise InputError(where, f"expected a list, got {value!r}")
 
 
-def record_tokens(record: CallRecord) -> int | None:
+def record_tokens(record: RecordView) -> int | None:
     """Context length of a record: from `extra` (ok records) or its variant (errors, which
     are never scored and so carry no extra)."""
     value = record.extra.get("context_tokens")
@@ -122,7 +122,7 @@ def record_tokens(record: CallRecord) -> int | None:
         return None
 
 
-def record_depth(record: CallRecord) -> int:
+def record_depth(record: RecordView) -> int:
     value = record.extra.get("payload_depth")
     return value if isinstance(value, int) else _variant_depth(record.variant)
 
@@ -143,24 +143,30 @@ class _Chosen(NamedTuple):
                    it.stream if it.stream is not None else d.stream)
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def count_failures(record: RecordView, counts: Counter[str]) -> None:
+    """Add an ok answer's failed constraints to `counts` as "type: what" (the detail up to its
+    first colon, so "not valid JSON" groups whatever line and column it broke at)."""
+    results = record.extra.get("constraints") if record.status == "ok" else None
+    for c in results if isinstance(results, list) else []:
+        if isinstance(c, dict) and c.get("passed") is False:
+            counts[f"{c.get('type')}: {str(c.get('detail') or 'failed').split(':')[0]}"] += 1
 
 
-def top_failure(records: Sequence[CallRecord]) -> str:
-    """The most common failed constraint among ok answers, as "type: what" (the detail up to
-    its first colon, so "not valid JSON" groups whatever line and column it broke at), with
-    its count; "-" when every constraint held. Says *how* the format drifted, not just that."""
-    counts: Counter[str] = Counter()
-    for r in records:
-        results = r.extra.get("constraints") if r.status == "ok" else None
-        for c in results if isinstance(results, list) else []:
-            if isinstance(c, dict) and c.get("passed") is False:
-                counts[f"{c.get('type')}: {str(c.get('detail') or 'failed').split(':')[0]}"] += 1
+def most_common_failure(counts: Counter[str]) -> str:
+    """The commonest failure with its count (ties: the name last in sort order); "-" when none."""
     if not counts:
         return "-"
     what, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
     return f"{what} ({n})"
+
+
+def top_failure(records: Sequence[RecordView]) -> str:
+    """The most common failed constraint among ok answers, with its count; "-" when every
+    constraint held. Says *how* the format drifted, not just that."""
+    counts: Counter[str] = Counter()
+    for r in records:
+        count_failures(r, counts)
+    return most_common_failure(counts)
 
 
 def length_ticks(records: Sequence[CallRecord]) -> list[tuple[int, str]]:
@@ -281,42 +287,16 @@ class LongContextPhase(Phase):
                 out.setdefault(r.model, {}).setdefault(tokens, []).append(r)
         return out
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        grouped: dict[str, dict[tuple[int, int], list[CallRecord]]] = {}
-        for r in records:
-            if (tokens := record_tokens(r)) is not None:
-                grouped.setdefault(r.model, {}).setdefault((tokens, record_depth(r)), []).append(r)
-        if not grouped:
-            return None
-        lines = [("Filler first, the item's prompt last (`8k@50%`: the prompt halfway into the filler); "
-                 "strict constraints of the original item. Latency in ms over ok calls; prompt tokens "
-                 "p50 as the provider reported them; a length beyond a model's window shows as "
-                 "`context_overflow`."), ""]
-        for model, by_len in sorted(grouped.items()):
-            lines += [f"**{model}**", "",
-                      ("| context | n | prompt tokens p50 | TTFT p50 | TTFT p95 | E2E p50 | E2E p95 "
-                       "| adherence | ok | context_overflow | other errors | top failure |"),
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-            for (tokens, depth), recs in sorted(by_len.items()):
-                ok = [r for r in recs if r.status == "ok"]
-                ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
-                e2e = [r.e2e_ms for r in ok if r.e2e_ms is not None]
-                scores = [float(v) for r in ok if isinstance(v := r.extra.get("adherence"), (int, float))]
-                adh = f"{100 * sum(scores) / len(scores):.1f}%" if scores else "-"
-                overflow = sum(1 for r in recs if r.status != "ok" and r.error_class == "context_overflow")
-                other = len(recs) - len(ok) - overflow
-                reported = percentile([float(r.input_tokens) for r in ok if r.input_tokens is not None], 50)
-                lines.append(
-                    f"| {variant_label(tokens, depth)} | {len(recs)} | {'-' if reported is None else f'{reported:.0f}'} "
-                    f"| {_fmt(percentile(ttft, 50))} "
-                    f"| {_fmt(percentile(ttft, 95))} | {_fmt(percentile(e2e, 50))} "
-                    f"| {_fmt(percentile(e2e, 95))} | {adh} | {len(ok)} | {overflow} | {other} "
-                    f"| {top_failure(ok)} |")
-            lines.append("")
-        return "\n".join(lines).rstrip()
+    def section_state(self, data: object = None) -> SectionState:
+        # imported here: the section module reads this module's record helpers
+        from agents.phases.long_context_section import LongContextSection
+
+        return LongContextSection(data)
 
     def write_artifacts(self, run_dir: Path, records: Sequence[CallRecord]) -> list[str]:
         grouped = self._grouped(records)
+        from agents.phases.plots import Series, line_panels  # matplotlib: ~28 MB, only where plots are drawn
+
         ttft_series: list[Series] = []
         e2e_series: list[Series] = []
         all_lengths: set[int] = set()

@@ -13,13 +13,60 @@ replace the defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import msgspec
 
 from agents.phases.base import PlanContext
-from agents.phases.baseline import BaselinePhase
+from agents.phases.baseline import AdherenceSection, BaselinePhase
 from agents.plan import WorkItem
+from archive.section_state import RecordView
 from harness.model_ref import ModelRef
-from harness.records import CallRecord
+
+_STATUS_INDEX = {"ok": 0, "error": 1, "skipped": 2}
+
+
+class ModelSetSection:
+    """Per model: ok / error / skipped and the verdict against the success threshold, then
+    the baseline's constraint adherence."""
+
+    def __init__(self, success_threshold: float, data: object = None) -> None:
+        self.success_threshold = success_threshold
+        self.counts: dict[str, list[int]] = {}  # model -> [ok, error, skipped]
+        self.adherence = AdherenceSection()
+        if data is not None:
+            counts, adherence = msgspec.convert(data, tuple[dict[str, list[int]], object])
+            self.counts, self.adherence = counts, AdherenceSection(adherence)
+
+    def add(self, record: RecordView) -> None:
+        counts = self.counts.get(record.model)
+        if counts is None:
+            counts = self.counts[record.model] = [0, 0, 0]
+        if (index := _STATUS_INDEX.get(record.status)) is not None:
+            counts[index] += 1
+        if record.status == "ok":  # adherence is over ok calls only
+            self.adherence.add(record)
+
+    def merge(self, other: ModelSetSection) -> None:
+        for model, theirs in other.counts.items():
+            mine = self.counts.setdefault(model, [0, 0, 0])
+            for i, n in enumerate(theirs):
+                mine[i] += n
+        self.adherence.merge(other.adherence)
+
+    def render(self) -> str | None:
+        lines = [f"| model | ok | error | skipped | success rate | >= {self.success_threshold:.0%} |",
+                 "|---|---:|---:|---:|---:|---|"]
+        for model, (ok, error, skipped) in sorted(self.counts.items()):
+            if ok + error == 0:
+                verdict, rate = "no access", "-"
+            else:
+                share = ok / (ok + error)
+                verdict, rate = ("pass" if share >= self.success_threshold else "fail"), f"{share:.1%}"
+            lines.append(f"| {model} | {ok} | {error} | {skipped} | {rate} | {verdict} |")
+        adherence = self.adherence.render()
+        return "\n".join(lines) + ("\n\n" + adherence if adherence else "")
+
+    def to_builtins(self) -> object:
+        return [self.counts, self.adherence.to_builtins()]
 
 
 class ModelSetPhase(BaselinePhase):
@@ -36,22 +83,8 @@ class ModelSetPhase(BaselinePhase):
                           repeat=ctx.repeat, options=ctx.options)
         return super().plan(ctx)
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        lines = [f"| model | ok | error | skipped | success rate | >= {self.success_threshold:.0%} |",
-                 "|---|---:|---:|---:|---:|---|"]
-        for model in sorted({r.model for r in records}):
-            mine = [r for r in records if r.model == model]
-            ok = sum(r.status == "ok" for r in mine)
-            error = sum(r.status == "error" for r in mine)
-            skipped = sum(r.status == "skipped" for r in mine)
-            if ok + error == 0:
-                verdict, rate = "no access", "-"
-            else:
-                share = ok / (ok + error)
-                verdict, rate = ("pass" if share >= self.success_threshold else "fail"), f"{share:.1%}"
-            lines.append(f"| {model} | {ok} | {error} | {skipped} | {rate} | {verdict} |")
-        adherence = super().summary_section(records)
-        return "\n".join(lines) + ("\n\n" + adherence if adherence else "")
+    def section_state(self, data: object = None) -> ModelSetSection:
+        return ModelSetSection(self.success_threshold, data)
 
 
 class ClaudeRunsPhase(ModelSetPhase):

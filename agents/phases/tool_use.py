@@ -18,14 +18,17 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
+from agents.phases.resample import integral, resampled_means
 from agents.plan import WorkItem, build_request, expand_repeats
 from agents.suite import load_suite
+from archive.section_state import RecordView
 from harness.errors import InputError
 from harness.model_ref import ModelRef
 from harness.providers.registry import capabilities_of
-from harness.records import CallRecord
 from harness.seam import ProviderResponse
 from harness.tool_scoring import (
     FAILURE_CLASSES,
@@ -124,10 +127,71 @@ def bootstrap_ci(values: Sequence[float], *, resamples: int = 1000, seed: int = 
     """95% percentile bootstrap of the mean; fixed seed so summaries are reproducible."""
     if not values:
         return (float("nan"), float("nan"))
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    if integral(values):  # the same draws and means, vectorised (agents/phases/resample.py)
+        means = sorted(resampled_means(values, resamples, seed).tolist())
+    else:
+        rng = random.Random(seed)
+        n = len(values)
+        means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
     return means[int(0.025 * resamples)], means[min(resamples - 1, int(0.975 * resamples))]
+
+
+Outcomes = dict[str, dict[str, dict[tuple[str, int], float]]]  # model -> variant -> (item, repeat) -> 1/0
+
+
+class ToolUseSection:
+    """The tool-use section's state: per model and variant, each (item, repeat)'s pass (1.0)
+    or fail (0.0), and per model the failure classes; the phase renders the tables from it.
+    A later record for the same (model, variant, item, repeat) replaces the earlier one in
+    place, in folding and in merging alike."""
+
+    def __init__(self, phase: ToolUsePhase, data: object = None) -> None:
+        self.phase = phase
+        self.outcome: Outcomes = {}
+        self.failures: dict[str, Counter[str]] = {}
+        self._cells: dict[tuple[str, str], dict[tuple[str, int], float]] = {}  # into `outcome`
+        if data is not None:
+            outcome, failures = msgspec.convert(
+                data, tuple[list[tuple[str, str, list[tuple[str, int, float]]]], dict[str, dict[str, int]]])
+            for model, variant, cells in outcome:
+                self.outcome.setdefault(model, {})[variant] = {(item, repeat): value for item, repeat, value in cells}
+            self.failures = {model: Counter(counts) for model, counts in failures.items()}
+
+    def add(self, r: RecordView) -> None:
+        extra = r.extra
+        if r.status != "ok" or "tool_passed" not in extra:
+            return
+        model = r.model
+        cells = self._cells.get((model, r.variant))
+        if cells is None:  # the (model, variant) dict, found once (the aggregate adds millions)
+            cells = self._cells[(model, r.variant)] = self.outcome.setdefault(model, {}).setdefault(r.variant, {})
+        cells[(r.item_id, r.repeat)] = 1.0 if extra["tool_passed"] is True else 0.0
+        counts = self.failures.get(model)
+        if counts is None:
+            counts = self.failures[model] = Counter()
+        failure = extra.get("tool_failure")
+        if isinstance(failure, str):
+            counts[failure] += 1
+
+    def merge(self, other: ToolUseSection) -> None:
+        for model, by_variant in other.outcome.items():
+            mine = self.outcome.setdefault(model, {})
+            for variant, cells in by_variant.items():
+                mine.setdefault(variant, {}).update(cells)
+        for model, counts in other.failures.items():
+            self.failures.setdefault(model, Counter()).update(counts)
+
+    def render(self) -> str | None:
+        if not self.failures:
+            return None
+        phase = self.phase
+        return "\n\n".join([phase._failure_table(self.failures), phase._accuracy_table(self.outcome),
+                            phase._improvement_table(self.outcome), phase._tier_table(self.outcome)])
+
+    def to_builtins(self) -> object:
+        outcome = [[model, variant, [[item, repeat, value] for (item, repeat), value in cells.items()]]
+                   for model, by_variant in self.outcome.items() for variant, cells in by_variant.items()]
+        return [outcome, {model: dict(counts) for model, counts in self.failures.items()}]
 
 
 class ToolUsePhase(Phase):
@@ -222,21 +286,8 @@ class ToolUsePhase(Phase):
 
     # -- summary -----------------------------------------------------------------------------
 
-    def summary_section(self, records: Sequence[CallRecord]) -> str | None:
-        scored = [r for r in records if r.status == "ok" and "tool_passed" in r.extra]
-        if not scored:
-            return None
-        outcome: dict[str, dict[str, dict[tuple[str, int], float]]] = {}
-        failures: dict[str, Counter[str]] = {}
-        for r in scored:
-            outcome.setdefault(r.model, {}).setdefault(r.variant, {})[(r.item_id, r.repeat)] = \
-                1.0 if r.extra["tool_passed"] is True else 0.0
-            failure = r.extra.get("tool_failure")
-            failures.setdefault(r.model, Counter())
-            if isinstance(failure, str):
-                failures[r.model][failure] += 1
-        return "\n\n".join([self._failure_table(failures), self._accuracy_table(outcome),
-                            self._improvement_table(outcome), self._tier_table(outcome)])
+    def section_state(self, data: object = None) -> ToolUseSection:
+        return ToolUseSection(self, data)
 
     def _failure_table(self, failures: dict[str, Counter[str]]) -> str:
         used = [f for f in FAILURE_CLASSES if any(c[f] for c in failures.values())]
@@ -247,7 +298,7 @@ class ToolUsePhase(Phase):
             lines.append(f"| {model} | " + " | ".join(str(counts[f]) for f in used or [""]) + " |")
         return "\n".join(lines)
 
-    def _accuracy_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+    def _accuracy_table(self, outcome: Outcomes) -> str:
         lines = ["**Tool-use accuracy** (95% bootstrap CI)", "",
                  "| model | variant | n | accuracy | 95% CI |", "|---|---|---:|---:|---|"]
         for model, by_variant in sorted(outcome.items()):
@@ -258,7 +309,7 @@ class ToolUsePhase(Phase):
                              f"{100 * sum(values) / len(values):.1f}% | [{100 * low:.1f}, {100 * high:.1f}] |")
         return "\n".join(lines)
 
-    def _improvement_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+    def _improvement_table(self, outcome: Outcomes) -> str:
         """Paired on (item, repeat): each variant answered the same items as `baseline`."""
         lines = ["**Improvement over `baseline`** (accuracy difference, paired bootstrap 95% CI)", "",
                  "| model | variant | paired n | difference | 95% CI |", "|---|---|---:|---:|---|"]
@@ -283,7 +334,7 @@ class ToolUsePhase(Phase):
             return 1
         return 2 if best_accuracy >= self.tier2_min else 3
 
-    def _tier_table(self, outcome: dict[str, dict[str, dict[tuple[str, int], float]]]) -> str:
+    def _tier_table(self, outcome: Outcomes) -> str:
         names = {1: "capable", 2: "partial", 3: "incapable"}
         lines = [f"**Tool-use tier** (1: best variant >= {self.tier1_min:.0%}, 2: >= {self.tier2_min:.0%}, 3: below)",
                  "", "| model | best variant | best accuracy | tier |", "|---|---|---:|---|"]

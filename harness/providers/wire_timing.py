@@ -19,6 +19,7 @@ import aiohttp
 import openai
 
 from harness.errors import ProviderCallError
+from harness.retry_after import remaining_share
 from harness.seam import ProviderResponse
 from harness.timing import CallClock
 
@@ -33,8 +34,17 @@ async def _on_sent(_session: aiohttp.ClientSession, _ctx: SimpleNamespace, _para
         clock.mark_sent()
 
 
+async def _on_end(_session: aiohttp.ClientSession, _ctx: SimpleNamespace,
+                  params: aiohttp.TraceRequestEndParams) -> None:
+    """Response headers are in: note what the server says is left of its rate windows."""
+    clock = current_clock.get()
+    if clock is not None:
+        clock.rate_remaining = remaining_share(params.response.headers)
+
+
 def traced_trace_config() -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(_on_end)
     # headers only, and the first stamp wins (CallClock.mark_sent): aiohttp may coalesce the
     # headers with the body and write them later from another task, so this stamp is a lower
     # bound of the real write, and a TTFT measured from it can never undercut the server's.

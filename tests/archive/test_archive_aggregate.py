@@ -109,9 +109,9 @@ def test_aggregate_markdown_has_the_numbers(tmp_path: Path) -> None:
     aggregate(runs)
     md = (runs / "AGGREGATE_SUMMARY.md").read_text()
     assert "## Phase `baseline`" in md
-    # calls, ok, error, skipped, success %, TTFT p50/p95, E2E p50/p95, tokens in/out, cost
-    assert "| sim/fast | 3 | 2 | 1 | 0 | 66.7 | 200.0 | 290.0 | 2000.0 | 2900.0 | 30 | 15 | 0.0400 |" in md
-    assert "| sim/slow | 1 | 1 | 0 | 0 | 100.0 | 200.0 | 200.0 | 2000.0 | 2000.0 | 0 | 0 | – |" in md
+    # calls, ok, error, skipped, success % [Wilson 95%], TTFT p50/p95, E2E p50/p95, tokens in/out, cost
+    assert "| sim/fast | 3 | 2 | 1 | 0 | 66.7 [20.8, 93.9] | 200.0 | 290.0 | 2000.0 | 2900.0 | 30 | 15 | 0.0400 |" in md
+    assert "| sim/slow | 1 | 1 | 0 | 0 | 100.0 [20.7, 100.0] | 200.0 | 200.0 | 2000.0 | 2000.0 | 0 | 0 | – |" in md
     assert "| baseline | sim/fast | timeout | 1 |" in md
     assert "20261122T071355123Z-aaaaaa: 2, 20261123T080000000Z-bbbbbb: 1" in md
     assert "| empty |" in md
@@ -145,7 +145,7 @@ def test_run_summary_sections_hook() -> None:
     assert "- status: completed" in md and "- models: sim/fast" in md and "- phases: baseline" in md
     assert seen == [2]
     assert md.index("## Phase `baseline`") < md.index("### Adherence") < md.index("## Phase `stress`")
-    assert "| sim/fast | 2 | 1 | 1 | 0 | 50.0 | 10.0 | 10.0 | 20.0 | 20.0 |" in md
+    assert "| sim/fast | 2 | 1 | 1 | 0 | 50.0 [9.5, 90.5] | 10.0 | 10.0 | 20.0 | 20.0 |" in md
     assert "| baseline | sim/fast | auth | 1 |" in md
     assert "No results recorded." in render_run_summary({"run_id": "e"}, [])
 

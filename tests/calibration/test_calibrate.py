@@ -44,7 +44,7 @@ def test_score_sources_in_priority_order() -> None:
     assert record_score(rubric, {}) == (77.0, "rubric")
     assert record_score(rec("r", "i", "m", None, judge_score=60), {}) == (60.0, "judge")
     assert record_score(rec("r", "i", "m", None, phase="tool-use", tool_passed=False), {}) == (0.0, "tool")
-    assert record_score(rec("r", "i", "m", None, status="error"), {}) == (0.0, "error")
+    assert record_score(rec("r", "i", "m", None, status="error"), {}) is None
     assert record_score(rec("r", "i", "m", None, status="skipped"), {}) is None
     assert record_score(rec("r", "i", "m", None), {}) is None  # nothing to score by
     assert record_score(rec("r", "i", "m", 1.0, phase="judge-production"), {}) is None

@@ -33,7 +33,7 @@ def test_best_source_wins_in_the_stated_order() -> None:
 
 
 def test_failures_skips_and_unscored_records() -> None:
-    assert record_score(answer(status="error", adherence=1.0), {}) == (0.0, "error")
+    assert record_score(answer(status="error", adherence=1.0), {}) is None  # no answer: no quality
     assert record_score(answer(status="skipped", adherence=1.0), {}) is None
     assert record_score(answer(), {}) is None  # nothing to score by
     assert record_score(answer(phase="generation", adherence=1.0), {}) is None  # the model lab rates these
@@ -51,13 +51,16 @@ def test_bad_numbers_are_not_scores_and_scores_stay_on_the_scale() -> None:
     assert record_score(answer(rubric={"total": "high"}, adherence=0.75), {}) == (75.0, "adherence")
 
 
-def test_errors_count_only_in_phases_that_score_answers() -> None:
+def test_quality_is_over_ok_answers_only() -> None:
+    """The measured defect: failed calls (ours included) were scored 0 as the model's."""
     records = [answer(item="a", adherence=0.8), answer(item="b", status="error"),
+               CallRecord(run_id="r", phase="baseline", item_id="c", model="m", category="code", status="error",
+                          error_class="subagent_lost"),
                answer(phase="streaming-ttft", item="s1"), answer(phase="streaming-ttft", item="s2", status="error"),
-               answer(item="c", status="skipped")]
+               answer(item="d", status="skipped")]
     scored = score_records(records, {})
-    assert sorted((s.phase, s.item_id, s.score, s.source) for s in scored) == [
-        ("baseline", "a", pytest.approx(80.0), "adherence"), ("baseline", "b", 0.0, "error")]
+    assert [(s.phase, s.item_id, s.score, s.source) for s in scored] == [
+        ("baseline", "a", pytest.approx(80.0), "adherence")]
 
 
 def test_manual_totals_apply_per_run() -> None:

@@ -112,3 +112,16 @@ def test_select_then_route_cli(tmp_path: Path) -> None:
     assert json.loads(routed.output)["model"] == saved["picks"][2]["model"]
     bad = runner.invoke(app, ["route", "--runs-dir", str(tmp_path), "--complexity", "huge"])
     assert bad.exit_code == 2 and "--complexity" in bad.output
+
+
+def test_selection_is_stamped_with_the_archive_and_rewritten_byte_for_byte(tmp_path: Path) -> None:
+    from archive.store import RunStore
+    from calibration.schema import SELECTION_JSON
+    from calibration.select_run import write_selection
+
+    RunStore(tmp_path).create("r1", {"run_id": "r1", "created_at": "2026-11-20T10:00:00.000Z", "status": "completed"})
+    first = write_selection(tmp_path, SelectionSettings())
+    data = (tmp_path / SELECTION_JSON).read_bytes()
+    assert first.generated_at == "2026-11-20T10:00:00.000Z"  # the newest run, not the clock
+    write_selection(tmp_path, SelectionSettings())
+    assert (tmp_path / SELECTION_JSON).read_bytes() == data

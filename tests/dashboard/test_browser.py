@@ -28,7 +28,7 @@ EXPECTED: dict[str, list[str]] = {
     "prod-judges": ["judge/prod-<b>bold</b>", "81.8%", "90.0%", "210.0"],
     "latency": ["slow to start", "TTFT vs end-to-end latency", "fast"],
     "long-context": ["context_overflow", "32k", "format adherence by context length"],
-    "tool-use": ["50.0% (1/2)", "100.0% (2/2)", "hallucinated_tool", "1 (capable)"],
+    "tool-use": ["(1/2 calls, 2 items)", "(2/2 calls, 2 items)", "hallucinated_tool", "uncertain: tier 1-3"],
     "history": ["20260110T100000000Z-aaaaaa", "20260111T090000000Z-cccccc", "0.912", "mean score per model over dates"],
 }
 

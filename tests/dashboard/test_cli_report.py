@@ -25,7 +25,7 @@ def test_report_writes_dashboard_and_exports(tmp_path: Path) -> None:
     assert "dashboard.html" in out and "exports" in out
     for title in TITLES:
         assert f"  {title}: " in out
-    assert "rank 1: sim/alpha (91.3)" in out and "3 runs over 2 dates" in out
+    assert "rank 1: sim/alpha (91.3), tied with 1" in out and "3 runs over 2 dates" in out
 
 
 def test_report_out_option(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from calibration.manual_store import ManualScoreLine, append_manual_score
 from calibration.settings import RUBRIC_DEFAULT
 from dashboard.collect import collect, mean_scores
 from harness.errors import InputError
+from harness.records import CallRecord
 from tests.dashboard.fixture_runs import (
     ALPHA,
     ALPHA_RANK_MEAN,
@@ -48,10 +49,13 @@ def test_history_lists_each_run_with_its_own_records(runs: Path) -> None:
     run_a, run_c, run_b = history.runs
     assert run_c.parent_run == RUN_A and run_c.lineage == RUN_A
     assert (run_c.records, run_c.success_rate) == (1, 1.0)
-    # run A's alpha: baseline 6x100 + 2x50 + its two errors (i8, i9) as 0, long-context 100, 100, 0,
-    # tool 100, 0, 100, 100, streaming 4x100
-    assert run_a.mean_score[ALPHA] == pytest.approx(1600 / 21)
+    # run A's alpha, by item (its two errors, i8 and i9, are no answers; an item's variants are one unit) and
+    # with categories weighing equally: coding i1, i3, i5 = 100, i7 = 50 -> 87.5; json i0, i2, i4 = 100,
+    # i6 = 50 -> 87.5; general: long-context lc0 (100, 100, 0) = 66.7, tool t0 (100, 100) = 100,
+    # t1 (0, 100) = 50, streaming s0-s3 = 100 each -> 616.7 / 7
+    assert run_a.mean_score[ALPHA] == pytest.approx((87.5 + 87.5 + (200 / 3 + 150 + 400) / 7) / 3)
     assert run_b.mean_score == {ALPHA: 100.0, BETA: 50.0}
+    assert run_b.scores[ALPHA].n == 4 and run_b.scores[ALPHA].lo < 100.0 == run_b.scores[ALPHA].hi  # with n
     assert [p.date for p in history.dates] == ["2026-01-10", "2026-01-11"]
     assert history.dates[1].runs == 2 and history.dates[1].success_rate == 1.0
     assert history.weights is not None and [v.version for v in history.weights.history] == [1, 2]
@@ -92,8 +96,25 @@ def test_tool_use_pass_rates_failures_and_tiers(runs: Path) -> None:
     # the scorer's own order of failure classes, not alphabetical
     assert list(tu.failures[BETA].items()) == [("hallucinated_tool", 1), ("refusal", 1)]
     tiers = {t.model: t for t in tu.tiers}
-    assert (tiers[ALPHA].tier, tiers[ALPHA].best_variant) == (1, "few-shot")
-    assert tiers[BETA].tier == 3
+    # two items cannot place a model in a tier: few-shot's 2 of 2 is [15.8%, 100%]
+    assert (tiers[ALPHA].tier, tiers[ALPHA].best_variant, tiers[ALPHA].label) == (None, "few-shot",
+                                                                                  "uncertain: tier 1-3")
+    assert tiers[ALPHA].ci_low == pytest.approx(0.158, abs=1e-3) and tiers[ALPHA].ci_high == 1.0
+    assert tiers[BETA].tier is None and tiers[BETA].ci_low == 0.0
+
+
+def test_tool_tiers_need_the_whole_interval_in_range() -> None:
+    from dashboard.collect_perf import tool_use
+
+    def calls(model: str, passed: int, items: int) -> list[CallRecord]:
+        return [rec("r", "tool-use", f"t{k}", model, variant="baseline", tool_passed=k < passed)
+                for k in range(items)]
+    tiers = {t.model: t for t in tool_use(calls("sure", 30, 30) + calls("weak", 0, 30) + calls("mid", 17, 30)
+                                          + calls("few", 4, 4)).tiers}
+    assert (tiers["sure"].tier, tiers["sure"].label) == (1, "1 (capable)")  # [88.4%, 100%]
+    assert (tiers["weak"].tier, tiers["weak"].label) == (3, "3 (incapable)")  # [0%, 11.6%]
+    assert (tiers["mid"].tier, tiers["mid"].label) == (2, "2 (partial)")  # [37.4%, 75.4%]
+    assert (tiers["few"].tier, tiers["few"].label) == (None, "uncertain: tier 1-2")  # [39.8%, 100%]
 
 
 def test_tool_tiers_follow_the_runs_configured_thresholds(tmp_path: Path) -> None:
@@ -151,16 +172,16 @@ def test_missing_runs_dir_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_mean_score_is_the_rankings_rule() -> None:
-    """The dashboard's score is calibration's: rubric over adherence, errors 0 where a phase
-    scores answers, failed latency-only phases left out, a manual score first."""
+    """The dashboard's score is calibration's: rubric over adherence, ok answers only (a failed
+    call is no answer), a manual score first."""
     records = [rec("r", "baseline", "i1", ALPHA, adherence=0.25),
                rec("r", "baseline", "i2", ALPHA, adherence=1.0, rubric={"total": 70.0}),
                rec("r", "baseline", "i3", ALPHA, status="error"),
                rec("r", "streaming-ttft", "i4", BETA, status="error"),
                rec("r", "tool-use", "i5", BETA, tool_passed=True)]
-    assert mean_scores(records, {}) == {ALPHA: pytest.approx((25 + 70 + 0) / 3), BETA: 100.0}
+    assert mean_scores(records, {}) == {ALPHA: pytest.approx((25 + 70) / 2), BETA: 100.0}
     manual = {"r": {records[0].key: 90.0}}
-    assert mean_scores(records, manual)[ALPHA] == pytest.approx((90 + 70 + 0) / 3)
+    assert mean_scores(records, manual)[ALPHA] == pytest.approx((90 + 70) / 2)
 
 
 def test_manual_scores_reach_the_history(runs: Path) -> None:

@@ -50,7 +50,8 @@ def test_csv_values_are_raw_numbers(runs: Path) -> None:
     assert overflow[0]["context_overflow"] == "1" and overflow[0]["adherence"] == ""
     with (runs / "exports" / "rankings.csv").open(newline="") as fh:
         ranks = list(csv.DictReader(fh))
-    assert [r["scope"] for r in ranks] == ["overall"] * 3 + ["coding", "json"]
+    assert [(r["table"], r["scope"]) for r in ranks] == [("overall", "overall")] * 3 + [
+        ("category", "coding"), ("category", "json")]
     assert ranks[0]["tied_with"] == BETA
 
 
@@ -63,4 +64,5 @@ def test_exports_hold_no_outputs(runs: Path) -> None:
 def test_empty_tables_still_get_a_header(tmp_path: Path) -> None:
     runs = build_runs(tmp_path / "runs", calibration=False)
     write_exports(collect(runs), runs)
-    assert (runs / "exports" / "rankings.csv").read_text() == "scope,rank,model,mean,ci_low,ci_high,n,tied_with\n"
+    assert (runs / "exports" / "rankings.csv").read_text() == (
+        "table,scope,rank,model,mean,ci_low,ci_high,n,answers,outranks,tied_with\n")

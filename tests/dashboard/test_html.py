@@ -61,7 +61,8 @@ def test_tabs_show_their_numbers(page: str) -> None:
     assert "81.8%" in _tab(page, "prod-judges")
     assert "slow to start" in _tab(page, "latency") and "<svg" in _tab(page, "latency")
     assert "32k" in _tab(page, "long-context") and _tab(page, "long-context").count("<svg") == 3
-    assert "50.0% (1/2)" in _tab(page, "tool-use") and "hallucinated_tool" in _tab(page, "tool-use")
+    assert "50.0% [1.3%, 98.7%] (1/2 calls, 2 items)" in _tab(page, "tool-use")
+    assert "hallucinated_tool" in _tab(page, "tool-use") and "uncertain: tier 1-3" in _tab(page, "tool-use")
     history = _tab(page, "history")
     assert "20260111T090000000Z-cccccc" in history and "0.912" in history and "versions" in history
 
