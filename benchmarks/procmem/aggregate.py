@@ -17,23 +17,42 @@ import msgspec
 from procmem.roles import IDLE_WORKER
 
 MIB = 1024 * 1024
+EXEC_DROP = 16 * MIB
 
 
 class ProcessPeak(msgspec.Struct, kw_only=True):
-    """One process (pid and start time: a reused pid is another process)."""
+    """One process (pid and start time: a reused pid is another process).
+
+    Why the high-water mark is watched for a drop: a server or daemon is forked from the
+    driver and then execs its own program. Until the exec, the child shares the driver's
+    pages and shows the driver's RSS; the exec gives it a new address space, whose VmHWM
+    starts again from nothing. VmHWM as read is the larger of the kernel's high-water mark
+    and the current RSS counter, which is approximate (per-CPU counters), so it dips a
+    little now and then; an exec drops it by the driver's whole size. A drop by more than
+    a quarter and more than EXEC_DROP is taken for that exec: what was seen before it was
+    the driver's memory, not this program's, and is forgotten."""
 
     pid: int
     started: float
     role: str
+    command: str = ""  # the first words of its command line, as last seen
     peak_rss: int = 0
     samples: int = 0
+    hwm: int = 0  # the kernel's VmHWM at the last sample
 
-    def see(self, rss: int, role: str) -> None:
-        """A sample. A Ray worker that hosted an actor and is idle again keeps the actor's role."""
+    def see(self, rss: int, hwm: int | None, role: str, command: str = "") -> bool:
+        """A sample; False when it began a new program (an exec: forget what came before).
+        A Ray worker that hosted an actor and is idle again keeps the actor's role."""
+        fresh = hwm is not None and self.hwm - hwm > max(EXEC_DROP, self.hwm // 4)
+        if fresh:
+            self.peak_rss, self.samples = 0, 0
+        self.hwm = hwm if hwm is not None else self.hwm
         self.samples += 1
-        self.peak_rss = max(self.peak_rss, rss)
-        if role != IDLE_WORKER or self.role == IDLE_WORKER:
+        self.peak_rss = max(self.peak_rss, rss, hwm or 0)
+        if role != IDLE_WORKER or self.role == IDLE_WORKER or fresh:
             self.role = role
+        self.command = command or self.command
+        return not fresh
 
 
 class RoleRow(msgspec.Struct, frozen=True, kw_only=True):

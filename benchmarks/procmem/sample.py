@@ -74,12 +74,16 @@ class RssSampler:
                 except (psutil.Error, OSError):
                     continue
                 total += rss
+                if not cmdline:  # exiting (a zombie) or between fork and exec: no role to read
+                    continue
                 role = role_of(cmdline, name)
                 peak = self.peaks.get(key)
                 if peak is None:
                     peak = self.peaks[key] = ProcessPeak(pid=pid, started=key[1], role=role)
-                peak.see(max(rss, hwm or 0), role)
-                self.series.setdefault(key, []).append((now, rss))
+                series = self.series.setdefault(key, [])
+                if not peak.see(rss, hwm, role, " ".join(cmdline)[:120]):
+                    series.clear()
+                series.append((now, rss))
             self.total.append((now, total))
 
     def _run(self) -> None:

@@ -106,6 +106,24 @@ def test_growth_just_under_the_limit_per_call_is_bounded_and_at_it_is_not() -> N
     assert len(unbounded(stage_growth(small, {"start-up": {"driver": 100 * MIB + limit}}, 10_000, 100_000))) == 1
 
 
+def test_a_fork_that_execs_forgets_the_drivers_pages_it_showed_before() -> None:
+    """Forked from a 240 MiB driver, the child shows the driver's RSS until it execs; the
+    exec's new address space starts a new high-water mark, lower than the last one."""
+    peak = ProcessPeak(pid=7, started=0, role="driver (fleetbench run)")
+    assert peak.see(240 * MIB, 240 * MIB, "driver (fleetbench run)")
+    assert not peak.see(30 * MIB, 35 * MIB, "simulator", "python -m simulator")
+    assert peak.see(50 * MIB, 60 * MIB, "simulator")
+    assert (peak.role, peak.peak_rss, peak.samples, peak.command) == ("simulator", 60 * MIB, 2, "python -m simulator")
+
+
+def test_the_small_dips_of_an_approximate_rss_counter_are_no_exec() -> None:
+    peak = ProcessPeak(pid=7, started=0, role="ray raylet")
+    assert peak.see(100 * MIB, 100 * MIB, "ray raylet")
+    assert peak.see(90 * MIB, 96 * MIB, "ray raylet")  # 4 MiB down: the counter, not an exec
+    assert peak.see(50 * MIB, 80 * MIB, "ray raylet")  # 20 MiB down, but under a quarter
+    assert peak.peak_rss == 100 * MIB and peak.samples == 3
+
+
 def test_vm_hwm_is_read_in_bytes() -> None:
     assert vm_hwm_bytes("Name:\tpython\nVmPeak:\t  900 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1024 kB\n") == 2 * MIB
     assert vm_hwm_bytes("Name:\tpython\n") is None
@@ -132,9 +150,7 @@ def test_the_sampler_sees_a_spike_between_its_samples() -> None:
 
 def test_a_worker_keeps_its_actor_role_when_it_goes_idle_and_a_gone_pid_is_skipped() -> None:
     peak = ProcessPeak(pid=1, started=0, role=IDLE_WORKER)
-    peak.see(10, IDLE_WORKER)
-    peak.see(30, "subagent")
-    peak.see(20, IDLE_WORKER)
+    assert peak.see(10, 10, IDLE_WORKER) and peak.see(30, 30, "subagent") and peak.see(20, 30, IDLE_WORKER)
     assert peak.role == "subagent" and peak.peak_rss == 30 and peak.samples == 3
     sampler = RssSampler(lambda: [2**22 + 12345], interval_s=3600)  # above pid_max: no such process
     sampler.sample()
