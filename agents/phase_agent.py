@@ -286,7 +286,6 @@ class PhaseAgent:
             record.error_message = default_redactor().redact(f"scoring failed: {scorer_error}")
         if scheduled_ns is not None and outcome.origin_ns is not None:
             record.schedule_lag_ms = (outcome.origin_ns - scheduled_ns) / 1e6
-        log.debug("call_done", key=item.key, status=record.status, error_class=record.error_class)
         return record
 
     async def _fallbacks(self, item: WorkItem, entry: CatalogueEntry, tried: dict[str, CatalogueEntry]

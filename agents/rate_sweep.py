@@ -75,7 +75,7 @@ def render_sweep(steps: Sequence[SweepStep]) -> str:
     verdict = "did not saturate within the rates tried"
     for step in steps:
         reason = saturation_reason(step, steps[0])
-        note = ("client-bound; " if step.client_bound else "") + (reason or "")
+        note = "; ".join(part for part in ("client-bound" if step.client_bound else "", reason or "") if part)
         lines.append(f"| {step.offered:g} | {step.achieved:.1f} | {step.calls} | {step.errors} "
                      f"| {ms(step.ttft_p50_from_schedule_ms)} | {ms(step.e2e_p95_from_schedule_ms)} "
                      f"| {ms(step.schedule_lag_p95_ms)} | {note or 'keeps up'} |")

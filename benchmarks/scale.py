@@ -220,7 +220,7 @@ def link_prefix(full: Path, target: Path, runs: int) -> None:
 
 
 def hundred_k_calls_figures() -> list[str]:
-    """The 100k-call run (issue 14, item 2): calls/s and every process's peak RSS. Its own
+    """The 100k-call run : calls/s and every process's peak RSS. Its own
     benchmark fills this slot; this script does not make those calls."""
     return ["100k-call run: not measured here (slot for the 100k-call benchmark's figures)"]
 
@@ -229,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,400000,1000000", help="records per archive, comma list")
     parser.add_argument("--seed-run", type=Path, help="a run directory to replicate (default: run the simulator)")
-    parser.add_argument("--records-per-run", type=int, default=0, help="records per run (default: the seed's)")
+    parser.add_argument("--records-per-run", type=int, default=0, help="records per run (default: the source run's)")
     parser.add_argument("--reps", type=int, default=2, help="runs per figure; the fastest (by CPU) is shown")
     parser.add_argument("--engines-python", help="an interpreter with duckdb and polars, to time them too")
     parser.add_argument("--keep", type=Path, help="build the archives here and keep them")

@@ -1,4 +1,4 @@
-"""The public benchmark data file (seed 004): scores, prices, context windows per model.
+"""The public benchmark data file: scores, prices, context windows per model.
 
 Why a data file with a strict schema: the numbers are copied by hand and go stale; a team
 must be able to edit them without code, and a typo (`humaneval: 8o`) must stop the command

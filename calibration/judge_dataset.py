@@ -1,6 +1,6 @@
 """The labelled judge dataset: questions, candidate answers, and a human `good`/`bad` label.
 
-Why a hash of the canonical content, not of the file bytes: seed 002 says comparisons are
+Why a hash of the canonical content, not of the file bytes: comparisons are
 only fair on the same dataset, so two runs must agree on *what* was judged; a reworded
 comment or re-indented file is the same dataset, an edited answer or flipped label is not.
 Why its own schema (not a prompt suite): an item carries the answer to judge and its

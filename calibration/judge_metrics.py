@@ -220,7 +220,7 @@ def build_comparison(*, run_id: str, dataset: str, dataset_hash: str,
 
 
 def incomparable_reasons(a: JudgeComparison, b: JudgeComparison) -> list[str]:
-    """Why two comparisons must not be read side by side (seed 002: same dataset, same
+    """Why two comparisons must not be read side by side (same dataset, same
     flags); empty when they may. Each reason names the field and both values."""
     reasons: list[str] = []
     if a.dataset_hash != b.dataset_hash:

@@ -1,6 +1,6 @@
 """What a judge model is asked: the rubric, the reply format, and the two eval modes.
 
-Why two modes (seed 002's `--judge-eval-mode`): `direct` asks for the verdict alone (cheap,
+Why two modes (the model lab's `--judge-eval-mode`): `direct` asks for the verdict alone (cheap,
 fast); `reasoned` asks for a few sentences of reasoning first, which often helps a judge
 but makes its reply harder to parse, so the JSON must come last and the parser takes the
 last verdict object. Why a stated score threshold: a verdict that contradicts its own

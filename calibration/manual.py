@@ -25,7 +25,7 @@ PROMPT_SUMMARY_CHARS = 300
 
 
 def label(criterion: str) -> str:
-    """`best_practices` -> `Best practices`: the seed's names, as a human reads them."""
+    """`best_practices` -> `Best practices`: the criteria's names, as a human reads them."""
     return LABELS.get(criterion, criterion.replace("_", " ").strip().capitalize())
 
 

@@ -1,4 +1,4 @@
-"""The switch rules (seed 004) as one routing decision that names the rule that fired.
+"""The switch rules as one routing decision that names the rule that fired.
 
 Precedence, stated: a rate limit comes first (the DEFAULT model cannot be called now, so
 even critical work falls back to MIN rather than wait); then the upgrades (critical work,

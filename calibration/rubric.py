@@ -1,4 +1,4 @@
-"""The 100-point rubric (seed 001): automatic scoring and the score bands.
+"""The 100-point rubric: automatic scoring and the score bands.
 
 Why heuristics and not execution: answers are never run on the host; the automatic rubric
 scores what a machine can see, and a human (`fleetbench score --manual`) or a judge refines
@@ -48,7 +48,7 @@ _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]
 
 
 def band(total: float) -> str:
-    """The seed's interpretation of a 0-100 total (NaN reads as the lowest band)."""
+    """The bands' reading of a 0-100 total (NaN reads as the lowest band)."""
     return next((label for floor, label in BANDS if total >= floor), BANDS[-1][1])
 
 

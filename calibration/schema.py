@@ -70,14 +70,15 @@ class FailureRow(msgspec.Struct, kw_only=True):
 
 class SuspectItem(msgspec.Struct, kw_only=True):
     """An item every model (at least 3) failed outright (score 0: the gold answer may be
-    wrong) or passed outright (score 100: too easy to tell models apart)."""
+    wrong) or passed outright (score 100: too easy to tell models apart), over every phase
+    that asked it."""
 
-    phase: str
     item_id: str
     category: str
     source: str
     verdict: str  # "suspect gold" | "too easy"
     models: int
+    phases: list[str] = msgspec.field(default_factory=list)
 
 
 class Rankings(msgspec.Struct, kw_only=True):
@@ -190,7 +191,7 @@ class ProductionJudgeRow(msgspec.Struct, kw_only=True):
 
 
 class ModelRun(msgspec.Struct, kw_only=True):
-    """One combination of a sweep, as seed 002's `model_runs[]`."""
+    """One combination of a sweep, as the model lab's `model_runs[]`."""
 
     generation_model: str
     judge_model: str

@@ -1,4 +1,4 @@
-"""MIN / DEFAULT / MAX model selection by cost-adjusted value (seed 004), joined with what
+"""MIN / DEFAULT / MAX model selection by cost-adjusted value, joined with what
 fleetbench measured itself.
 
 Rules, all stated so a pick can be checked by hand:
@@ -7,7 +7,7 @@ Rules, all stated so a pick can be checked by hand:
   fleetbench ranked the model (its mean 0-100 score in `rankings.json`);
 - cost = mean of the input and output price per 1M tokens; value = overall / (cost + 0.01);
 - availability = measured success rate (ok / (ok + error), `aggregate.json`); a model whose
-  every call was skipped has no access and is left out (seed 002); never measured = unknown,
+  every call was skipped has no access and is left out; never measured = unknown,
   counted as 0.9 in `final` (a neutral prior, not a claim);
 - final = criteria-weighted benchmark (overall/100), cost efficiency (value / best value),
   context (log2 window / log2 largest) and availability, divided by the weights' sum;

@@ -22,7 +22,7 @@ class _Strict(BaseModel):
 
 
 class RubricSettings(_Strict):
-    """Criterion -> maximum points. The seed's 100-point rubric by default."""
+    """Criterion -> maximum points. The 100-point rubric by default."""
 
     weights: dict[str, int] = Field(default_factory=lambda: dict(RUBRIC_DEFAULT))
 
@@ -48,7 +48,7 @@ class JudgeSettings(_Strict):
 
 class EmaSettings(_Strict):
     """Routing weights move by w <- w + lr * (observed - w), applied only when the relative
-    change |new - old| / old passes `threshold` (the seed's "update if >10% change")."""
+    change |new - old| / old passes `threshold` (the calibration workflow's "update if >10% change")."""
 
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     threshold: float = Field(default=0.10, ge=0)

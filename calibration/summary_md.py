@@ -90,22 +90,27 @@ def _ranked(title: str, rows: Sequence[RankRow], sizing: Sizing) -> str:
 
 
 def failures_table(rows: Sequence[FailureRow]) -> str:
+    """Models that made calls; the ones whose every call was skipped (no access) are named
+    after the table instead of filling it with empty rows."""
     lines = [("| model | calls | ok | provider failures | failure rate per item | 95% CI | items | our failures "
              "| skipped | provider classes | our classes |"), "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|"]
-    for f in rows:
+    for f in (f for f in rows if f.items or f.our_errors):
         classes = ", ".join(f"{k}: {v}" for k, v in f.provider_classes.items()) or DASH
         ours = ", ".join(f"{k}: {v}" for k, v in f.our_classes.items()) or DASH
         lines.append(f"| {_cell(f.model)} | {f.calls} | {f.ok} | {f.provider_errors} | {_pct(f.rate)} "
                      f"| [{100 * f.ci_low:.1f}, {100 * f.ci_high:.1f}] | {f.items} | {f.our_errors} | {f.skipped} "
                      f"| {_cell(classes)} | {_cell(ours)} |")
+    skipped = [f.model for f in rows if not f.items and not f.our_errors]
+    if skipped:
+        lines += ["", f"Every call skipped (no access): {_cell(', '.join(skipped))}."]
     return "\n".join(lines)
 
 
 def suspects_table(items: Sequence[SuspectItem]) -> str:
-    lines = ["| phase | item | category | source | verdict | models |", "|---|---|---|---|---|---:|"]
+    lines = ["| item | category | source | phases | verdict | models |", "|---|---|---|---|---|---:|"]
     for s in items:
-        lines.append(f"| {_cell(s.phase)} | {_cell(s.item_id)} | {_cell(s.category)} | {s.source} | {s.verdict} "
-                     f"| {s.models} |")
+        lines.append(f"| {_cell(s.item_id)} | {_cell(s.category)} | {s.source} | {_cell(', '.join(s.phases))} "
+                     f"| {s.verdict} | {s.models} |")
     return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 """The "surprising results" log: a model beat the one expected to lead a category.
 
-Why logged, not just re-weighted (seed 001's learning loop): a surprise is the cue to
+Why logged, not just re-weighted (the calibration workflow's learning loop): a surprise is the cue to
 look at outputs and update the team's model profiles; the weights alone would move
 silently. The expected leader is the configured one, else the highest weight before this
 update; a surprise needs both models measured in the new evidence, so a leader that

@@ -18,17 +18,24 @@ MIN_MODELS = 3
 
 
 def suspect_items(units: Mapping[UnitKey, list[float]], min_models: int = MIN_MODELS) -> list[SuspectItem]:
-    """`units`: (model, source, phase, item, category) -> [total, n] of 0-100 scores."""
-    means: dict[tuple[str, str, str, str], list[float]] = {}
-    for (_, source, phase, item, category), (total, n) in sorted(units.items()):
+    """`units`: (model, source, phase, item, category) -> [total, n] of 0-100 scores. An item
+    asked in several phases (baseline, long-context, ...) is judged on each model's mean
+    over them: its gold answer is the same in each."""
+    per_model: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    phases: dict[tuple[str, str, str], set[str]] = {}
+    for (model, source, phase, item, category), (total, n) in sorted(units.items()):
         if n > 0:
-            means.setdefault((phase, item, category, source), []).append(total / n)
+            key = (item, category, source)
+            per_model.setdefault(key, {}).setdefault(model, []).append(total / n)
+            phases.setdefault(key, set()).add(phase)
     out: list[SuspectItem] = []
-    for (phase, item, category, source), values in sorted(means.items()):
-        if len(values) < min_models:
+    for (item, category, source), models in sorted(per_model.items()):
+        if len(models) < min_models:
             continue
-        verdict = "suspect gold" if max(values) <= 0.0 else "too easy" if min(values) >= 100.0 else None
+        means = [sum(v) / len(v) for v in models.values()]
+        verdict = "suspect gold" if max(means) <= 0.0 else "too easy" if min(means) >= 100.0 else None
         if verdict is not None:
-            out.append(SuspectItem(phase=phase, item_id=item, category=category, source=source, verdict=verdict,
-                                   models=len(values)))
+            out.append(SuspectItem(item_id=item, category=category, source=source, phases=sorted(phases[(item, category,
+                                                                                                      source)]),
+                                   verdict=verdict, models=len(models)))
     return out

@@ -1,4 +1,4 @@
-"""Calibration tasks (seed 001) as data: id, name, category, prompt, expected elements,
+"""Calibration tasks as data: id, name, category, prompt, expected elements,
 complexity, language.
 
 Why data and a strict schema: a team adds its own tasks without code, and a typo must stop

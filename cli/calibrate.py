@@ -25,11 +25,11 @@ TOP_ROWS = 10
 
 def _ranking_table(rows: list[RankRow]) -> Table:
     table = Table()
-    for col in ("rank", "model", "mean", "CI", "n", "tied with"):
+    for col in ("rank", "model", "mean", "CI", "items", "outranks", "tied with"):
         table.add_column(col)
     for r in rows[:TOP_ROWS]:
         table.add_row(str(r.rank), escape(r.model), f"{r.mean:.1f}", escape(f"[{r.ci_low:.1f}, {r.ci_high:.1f}]"),
-                      str(r.n), escape(", ".join(r.tied_with)) or "-")
+                      str(r.n), escape(", ".join(r.outranks)) or "-", escape(", ".join(r.tied_with)) or "-")
     return table
 
 
@@ -38,6 +38,8 @@ def _say(text: str) -> None:
 
 
 def _print(result: CalibrateResult) -> None:
+    from calibration.summary_md import sizing_text
+
     applied = result.applied
     _say(f"routing weights v{result.weights.version}: {len(applied)} of {len(result.changes)} changes "
               f"applied (new runs: {', '.join(result.new_runs) or 'none'})")
@@ -56,15 +58,23 @@ def _print(result: CalibrateResult) -> None:
     sources = ", ".join(f"{n} {source}" for source, n in sorted(result.sources.items())) or "none"
     _say(f"scored records: {sources}")
     if rankings.overall:
-        _say(f"overall ranking ({rankings.confidence:.0%} bootstrap CI, {rankings.bootstrap_samples} "
-                  f"resamples; models whose intervals overlap share a rank; top {TOP_ROWS}):")
+        _say(f"overall ranking ({rankings.confidence:.0%} intervals over items; categories weigh equally; a model "
+             f"outranks another only when it wins significantly more of their shared items; top {TOP_ROWS}):")
         out.print(_ranking_table(rankings.overall))
+        _say(sizing_text(rankings.overall_sizing))
     else:
         _say("no scored records in the archive yet: nothing to rank")
     leaders = [f"{cat}: {rows[0].model}" + (f" (tied with {', '.join(rows[0].tied_with)})" if rows[0].tied_with
                                              else "") for cat, rows in rankings.by_category.items() if rows]
     if leaders:
         _say("category leaders: " + "; ".join(leaders))
+    for f in rankings.failures:
+        if f.provider_errors or f.our_errors:
+            _say(f"failed calls, {f.model}: {f.provider_errors} the provider's (rate {100 * (f.rate or 0):.1f}% "
+                 f"[{100 * f.ci_low:.1f}, {100 * f.ci_high:.1f}] per item), {f.our_errors} ours (not the model's)")
+    for item in rankings.suspect_items:
+        _say(f"suspect item: {item.item_id} ({item.category}; {', '.join(item.phases)}): {item.verdict}, "
+             f"{item.models} models")
     for s in result.surprises:
         _say(f"surprise: {s.actual_leader} beat {s.expected_leader} at {s.category} "
                   f"({s.actual_score:.1f} vs {s.expected_score:.1f})")
@@ -85,9 +95,10 @@ def register(app: typer.Typer) -> None:
             help="EMA learning rate in (0, 1] (config calibration.ema.learning_rate, default 0.1)")] = None,
         threshold: Annotated[float | None, typer.Option(
             help="apply a change only above this relative size (config default 0.10)")] = None,
-        bootstrap_samples: Annotated[int, typer.Option(help="bootstrap resamples per interval (>= 100)")] = 1000,
+        bootstrap_samples: Annotated[int, typer.Option(
+            help="accepted for old scripts; the intervals are closed-form and draw nothing")] = 1000,
     ) -> None:
-        """Score every archived answer, rank models with bootstrap CIs, move routing weights."""
+        """Score every archived answer, rank models on shared items, move routing weights."""
         from agents.config import load_config
         from calibration.calibrate import calibrate
         from harness.errors import InputError

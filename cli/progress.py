@@ -2,8 +2,9 @@
 
 On a terminal: a rich progress bar per phase, with ok/error counts and an ETA. Anywhere else
 (a file, a pipe, a CI log): one plain line at most every `interval_s` (10 s) while the counts
-move, a heartbeat line after a minute of no change, and a final line; so the log of a
-three-minute run is a dozen lines, not hundreds. Notes (warnings, models left out for want of
+move, and less often as the run grows (every sixth of the time elapsed: 30 s after 3 min), a
+heartbeat line after a minute of no change, and a final line; so the log of a three-minute
+run is a dozen lines and that of a slow half-hour one about thirty, not hundreds. Notes (warnings, models left out for want of
 a key, a restarted subagent) print at once, in both modes.
 
 Why stdout is never touched: stdout carries the run's results (tables, sections, the archive
@@ -87,26 +88,29 @@ class RunProgress:
                                       detail=f"ok {c.get('ok', 0)} err {c.get('error', 0)}{skipped}")
             return
         now = self._clock()
-        line = self.line(counts, now)
-        body = line.split("] ", 1)[-1]  # what changed, without the clock
-        due = now - self._last_print >= (self._interval_s if body != self._last_line else HEARTBEAT_S)
-        if due:
-            self._print(line)
-            self._last_line, self._last_print = body, now
+        moved = self._phases(counts) != self._last_line
+        finished = sum(sum(c.values()) for c in counts.values()) >= sum(self._totals.values())
+        interval = max(self._interval_s, (now - self._started) / 6) if moved else HEARTBEAT_S
+        if not finished and now - self._last_print >= interval:
+            self._print(self.line(counts, now))
+            self._last_line, self._last_print = self._phases(counts), now
 
-    def line(self, counts: Counts, now: float) -> str:
-        """One plain progress line: overall counts, elapsed, an ETA, then each phase."""
+    def _phases(self, counts: Counts) -> str:
+        return ", ".join(_phase_part(p, n, counts.get(p, {})) for p, n in self._totals.items())
+
+    def line(self, counts: Counts, now: float, *, final: bool = False) -> str:
+        """One plain progress line: overall counts, elapsed, an ETA (not in the final line),
+        then each phase."""
         elapsed = now - self._started
         total = sum(self._totals.values())
         sums = {k: sum(c.get(k, 0) for c in counts.values()) for k in ("ok", "error", "skipped")}
         done = sum(sums.values())
         called = sums["ok"] + sums["error"]
         left = total - done
-        eta = f", eta {duration(elapsed * left / called)}" if called and left > 0 else ""
+        eta = f", eta {duration(elapsed * left / called)}" if called and left > 0 and not final else ""
         skipped = f", skipped {sums['skipped']}" if sums["skipped"] else ""
-        phases = ", ".join(_phase_part(p, n, counts.get(p, {})) for p, n in self._totals.items())
-        return (f"progress [{duration(elapsed)}] {done}/{total} (ok {sums['ok']}, error {sums['error']}"
-                f"{skipped}){eta}: {phases}")
+        return (f"{'done' if final else 'progress'} [{duration(elapsed)}] {done}/{total} (ok {sums['ok']}, "
+                f"error {sums['error']}{skipped}){eta}: {self._phases(counts)}")
 
     def note(self, message: str) -> None:
         if self._progress is not None:
@@ -120,7 +124,7 @@ class RunProgress:
             self._progress.stop()
             self._progress = None
             return
-        self._print(self.line(counts, self._clock()).replace("progress [", "done [", 1))
+        self._print(self.line(counts, self._clock(), final=True))
 
     def _print(self, text: str) -> None:
         print(text, file=self._stream, flush=True)

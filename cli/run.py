@@ -119,8 +119,9 @@ def run_command(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names or YAML files")] = None,
     phase: Annotated[list[str] | None, typer.Option("--phase", help="phase(s) to run")] = None,
     models: Annotated[list[str] | None, typer.Option("--models", help="provider/model[@variant],...")] = None,
-    plan: Annotated[str, typer.Option(
-        help="quick: a few calls per phase (minutes); full: every phase's complete plan")] = "quick",
+    plan: Annotated[str | None, typer.Option(
+        help="quick: a few calls per phase (minutes); full: every phase's complete plan "
+             "[default: quick with no suite and no --models, else full]")] = None,
     limit: Annotated[int | None, typer.Option(help="first N items of each suite")] = None,
     repeat: Annotated[int | None, typer.Option(help="independent repeats per item")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
@@ -163,11 +164,12 @@ def run_command(
 ) -> None:
     """Plan, run every phase as its own subagent, archive, aggregate and calibrate."""
     show_third_party_logs(verbose)
-    from agents.run_setup import RunSpec
+    from agents.run_setup import RunSpec, default_plan
 
     if resume and run_id:
         raise InputError("--run-id", "give either --run-id or --resume, not both")
-    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit, plan=plan,
+    spec = RunSpec(suites=suites or [], phases=phase or [], models=models or [], limit=limit,
+                   plan=plan or default_plan(suites or [], models or []),
                    repeat=repeat, config_path=config, concurrency=concurrency, workers=workers,
                    stage_models={stage: names for stage, names in (
                        ("context-summary", context_models), ("retrieval-brief", retrieval_models),

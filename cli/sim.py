@@ -20,7 +20,8 @@ def sim_serve(
     host: str = "127.0.0.1",
     port: int = 8765,
 ) -> None:
-    """Serve the simulator on loopback until interrupted (prints SIM_URL=...)."""
+    """Serve the simulator until interrupted (prints SIM_URL=...): on loopback, or on --host
+    (an address every node reaches, to serve a Ray cluster)."""
     from simulator.__main__ import serve
 
     try:

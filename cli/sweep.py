@@ -1,4 +1,4 @@
-"""`fleetbench sweep` (seed 002's model lab) and `fleetbench judges compare`.
+"""`fleetbench sweep` (the model lab) and `fleetbench judges compare`.
 
 A sweep is two runs: run 1 asks the generation models the judge dataset's questions;
 run 2 runs `judge-bench` (the benchmark judges rate run 1's answers) and
@@ -8,7 +8,7 @@ production judge) combination with its metrics, the dataset hash and the flags.
 
 Why two runs, not one: the judges must rate answers that already exist, and each run
 keeps the archive's guarantees (exactly-once records, `--resume`, `retry`). Why the flags
-travel with the file: seed 002 says comparisons are only fair on the same dataset and the
+travel with the file: comparisons are only fair on the same dataset and the
 same flags, so `judges compare` refuses, naming the field, rather than letting a reader
 compare a `direct` judge with a `reasoned` one.
 """

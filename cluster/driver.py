@@ -33,7 +33,7 @@ from cluster.collector_actor import Collector
 from cluster.interrupt import ctrl_c_sets_flag
 from cluster.limiter_actor import LimiterSpec, ensure_limiter, make_spec
 from cluster.phase_actor import CHUNK, PhaseSubagent, chunk_items, holder_id, wait_dead, worker_handle
-from cluster.ray_runtime import driver_node_id, ensure_ray, node_count
+from cluster.ray_runtime import cluster_ip, driver_node_id, ensure_ray, node_count
 from harness.errors import ErrorClass, InputError
 from harness.logs import EventLog
 from harness.records import CallRecord, RecordKey
@@ -118,18 +118,18 @@ class RunSession:
         if not resume:
             new_id = validate_run_id(run_id) if run_id else new_run_id()
             self.store.check_new(new_id)
-        self.sim = SimHost.for_run(self.prepared)
-        self.local = LocalModelsHost.for_run(self.prepared)
-        self.providers: dict[str, ResolvedProvider] = {
-            name: resolve_provider(name, self.prepared.config, sim_url=self.sim.url if self.sim else None,
-                                   sim_limits=self.sim.limits if self.sim else None,
-                                   local_url=self.local.url if self.local else None,
-                                   model_apis=self.prepared.model_apis(name))
-            for name in sorted(self.prepared.provider_names | self.prepared.fallback_providers)}
+        self.sim, self.local, self._started_ray = self._start_servers_and_ray(address)
+        self.resumed = bool(resume)
         try:
+            self.providers: dict[str, ResolvedProvider] = {
+                name: resolve_provider(name, self.prepared.config, sim_url=self.sim.url if self.sim else None,
+                                       sim_limits=self.sim.limits if self.sim else None,
+                                       local_url=self.local.url if self.local else None,
+                                       model_apis=self.prepared.model_apis(name))
+                for name in sorted(self.prepared.provider_names | self.prepared.fallback_providers)}
             self.preflight = check_servers(self.providers, runs_dir, self.prepared.config.preflight)
-        except RunRefused:
-            self._stop_servers()
+        except (RunRefused, InputError):
+            self.close()
             raise
         if not resume:
             manifest = build_manifest(
@@ -143,7 +143,6 @@ class RunSession:
         else:
             self.run_dir.update_manifest(status="running")
         self.run_id = self.run_dir.run_id
-        self._started_ray = ensure_ray(address)
         self.collector = Collector.options(  # type: ignore[attr-defined]
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=driver_node_id(), soft=False),
         ).remote(str(self.run_dir.path), self.run_id)
@@ -151,7 +150,9 @@ class RunSession:
         self.limiter_specs: dict[str, LimiterSpec] = {
             name: make_spec(p.connection_key(), p.limits, detached=address is not None)
             for name, p in self.providers.items()}
-        self._limiters = {name: ensure_limiter(spec, self.run_id) for name, spec in self.limiter_specs.items()}
+        self._limiters = {name: ensure_limiter(spec, self.run_id, wait=False) for name, spec in self.limiter_specs.items()}
+        self._pending_adds: list[Any] = []  # no-access records on their way to the collector
+        self._ever_spawned = False
         self._running: dict[str, _Running] = {}
         self.restarts: dict[str, int] = {}
         self.reports: list[PhaseReport] = []
@@ -163,10 +164,36 @@ class RunSession:
                                                  for r in self.preflight if r.verdict == "warn"]:
             self.progress.note(f"warning: {warning}")
 
+    def _start_servers_and_ray(self, address: str | None) -> tuple[SimHost | None, LocalModelsHost | None, bool]:
+        """Ray's start (~2 s) overlaps the servers' (the embedded models load their
+        weights meanwhile): start-up is the longer of the two, not their sum."""
+        servers: list[SimHost | LocalModelsHost] = []
+        started = False
+        try:
+            host = cluster_ip(address)  # loopback, unless joining a cluster
+            sim = SimHost.for_run(self.prepared, host)
+            servers += [sim] if sim else []
+            local = LocalModelsHost.for_run(self.prepared, host)
+            servers += [local] if local else []
+            started = ensure_ray(address)
+            for server in servers:
+                server.ready()
+        except BaseException:
+            for server in servers:
+                server.stop()
+            if started:
+                ray.shutdown()
+            raise
+        return sim, local, started
+
     def _log(self, event: str, **fields: Any) -> None:
         self.collector.log_event.remote(event, fields)
 
     def done_keys(self) -> set[RecordKey]:
+        """Keys already durable. A new run has none: not asking spares the first subagent
+        a wait for the collector's start."""
+        if not self.resumed and not self.restarts and not self._pending_adds and not self._ever_spawned:
+            return set()
         keys: list[RecordKey] = ray.get(self.collector.done_keys.remote())
         return set(keys)
 
@@ -175,10 +202,11 @@ class RunSession:
         if phase not in self.prepared.plans:
             raise InputError("--phase", f"phase {phase!r} is not part of this run")
         todo, denied = split_by_access(remaining(self.prepared.plans[phase], self.done_keys()), self.providers)
+        self._ever_spawned = True
         if denied:
             for note in access_notes(denied, self.providers):
                 self.progress.note(f"phase {phase}: {note}")
-            ray.get(self.collector.add.remote(no_access_records(denied, self.providers, self.run_id)))
+            self._pending_adds.append(self.collector.add.remote(no_access_records(denied, self.providers, self.run_id)))
         spread = "SPREAD" if node_count() > 1 else "DEFAULT"
         running = _Running(phase, self.prepared.plans[phase],
                            workers or self.prepared.spec.workers or self.prepared.config.workers_per_phase,
@@ -310,6 +338,8 @@ class RunSession:
         return report
 
     def _finish(self, status: str, failure: str | None = None) -> RunResult:
+        with contextlib.suppress(Exception):  # their failure shows as the collector's own state
+            ray.get(self._pending_adds, timeout=COLLECTOR_TIMEOUT_S)
         limiters = self._limiter_report()
         for limiter in self._limiters.values():
             with contextlib.suppress(Exception):

@@ -119,11 +119,14 @@ def make_spec(connection_key: str, limits: ProviderLimits, *, detached: bool) ->
                        instance=uuid.uuid4().hex)
 
 
-def ensure_limiter(spec: LimiterSpec, run_id: str | None = None) -> Any:
-    """Get or create the cluster-wide limiter for this provider key; register the run's limits."""
+def ensure_limiter(spec: LimiterSpec, run_id: str | None = None, *, wait: bool = True) -> Any:
+    """Get or create the cluster-wide limiter for this provider key; register the run's limits
+    (without waiting when `wait` is False: every client's sync carries them anyway)."""
     handle = LimiterActor.options(**_options(spec)).remote(spec.limits, str(spec.snapshot_path))  # type: ignore[attr-defined]
     if run_id is not None:
-        ray.get(handle.register.remote(run_id, spec.limits))
+        ref = handle.register.remote(run_id, spec.limits)
+        if wait:
+            ray.get(ref)
     return handle
 
 

@@ -13,7 +13,9 @@ import os
 
 import ray
 
+from agents.sim_host import LOOPBACK
 from cluster.limiter_actor import NAMESPACE
+from harness.errors import InputError
 from harness.logs import verbose
 
 
@@ -33,6 +35,30 @@ def ensure_ray(address: str | None) -> bool:
         # "local": always a fresh instance, never a stray cluster found in /tmp/ray
         ray.init(address="local", **kwargs)  # type: ignore[arg-type]
     return True
+
+
+def cluster_ip(address: str | None) -> str:
+    """The IP this machine's node has in the cluster at `address` (loopback for a local Ray).
+
+    Why ask Ray: it is the address Ray itself picks for a node joining from here (the local
+    end of the route to the head), so a server the driver starts for the run listens where
+    every node of the cluster already reaches this one. Works before `ray.init`, as the
+    servers start first; "auto" is resolved the way `ray.init` resolves it. A Ray Client
+    address (ray://) keeps loopback: this machine is not a node of that cluster.
+    """
+    if address is None or address == "local" or address.startswith("ray://"):
+        return LOOPBACK
+    # private, but the very function ray.init uses to read "auto" and "host:port"
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:
+        bootstrap = canonicalize_bootstrap_address(address)
+    except ValueError as exc:
+        raise InputError("--address", str(exc)) from None
+    if bootstrap is None:
+        return LOOPBACK
+    ip: str = ray.util.get_node_ip_address(bootstrap)  # type: ignore[no-untyped-call]
+    return ip
 
 
 def driver_node_id() -> str:

@@ -66,8 +66,8 @@ def _decision_tables(d: DashboardData) -> dict[str, Table]:
                      [[f.model, f.calls, f.ok, f.provider_errors, f.our_errors, f.skipped, f.items, f.rate, f.ci_low,
                        f.ci_high, [f"{k}={v}" for k, v in f.provider_classes.items()],
                        [f"{k}={v}" for k, v in f.our_classes.items()]] for f in (rk.failures if rk else [])]),
-        "suspect_items": (["phase", "item_id", "category", "source", "verdict", "models"],
-                          [[x.phase, x.item_id, x.category, x.source, x.verdict, x.models]
+        "suspect_items": (["item_id", "category", "source", "phases", "verdict", "models"],
+                          [[x.item_id, x.category, x.source, x.phases, x.verdict, x.models]
                            for x in (rk.suspect_items if rk else [])]),
         "selection": (["slot", "model", "reason"], [[p.slot, p.model, p.reason] for p in picks]),
         "bench_judges": (["run_id", "dataset", "dataset_hash", "judge", "n_items", "consistency", "error_rate",

@@ -44,7 +44,10 @@ def _ranked(title: str, rows: Sequence[RankRow], sizing: Sizing, colors: dict[st
 
 
 def _failures(rows: Sequence[FailureRow]) -> str:
-    return table(("model", "calls", "ok", "provider failures", "failure rate per item", "95% CI", "items",
+    skipped = [f.model for f in rows if not f.items and not f.our_errors]
+    rows = [f for f in rows if f.items or f.our_errors]
+    note = para(f"Every call skipped (no access): {', '.join(skipped)}.") if skipped else ""
+    return note + table(("model", "calls", "ok", "provider failures", "failure rate per item", "95% CI", "items",
                   "our failures", "skipped", "provider classes", "our classes"),
                  [[f.model, f.calls, f.ok, f.provider_errors, pct(f.rate), f"[{pct(f.ci_low)}, {pct(f.ci_high)}]",
                    f.items, f.our_errors, f.skipped, ", ".join(f"{k}: {v}" for k, v in f.provider_classes.items()) or DASH,
@@ -73,9 +76,9 @@ def _rankings(rk: Rankings, colors: dict[str, str]) -> list[str]:
     if rk.suspect_items:
         parts.append(section("Suspect items", para(
             "Every model (at least 3) scored 0 (suspect gold: check the expected answer) or 100 (too easy)."),
-            table(("phase", "item", "category", "source", "verdict", "models"),
-                  [[s.phase, s.item_id, s.category, s.source, s.verdict, s.models] for s in rk.suspect_items],
-                  numeric_from=5)))
+            table(("item", "category", "source", "phases", "verdict", "models"),
+                  [[s.item_id, s.category, s.source, ", ".join(s.phases), s.verdict, s.models]
+                   for s in rk.suspect_items], numeric_from=5)))
     return parts
 
 

@@ -64,7 +64,7 @@ def long_context(data: DashboardData) -> str:
     rows = data.long_context
     if not rows:
         return empty("long context", "fleetbench run --phase long-context")
-    # the charts follow length with the prompt at the end (the seed's setting); other payload
+    # the charts follow length with the prompt at the end (the default setting); other payload
     # depths are rows of the table, where they sit next to their length
     at_end = [r for r in rows if r.payload_depth == 100] or rows
     labels = [label for _, label in sorted({(r.context_tokens, r.label) for r in at_end})]

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +102,7 @@ class Allowance:
         self.link_errors = 0
         self.revoked_total = 0
         self.granted_total = 0
+        self._ids = itertools.count()  # lease ids are local: a counter, not urandom
 
     @property
     def lease_ttl_s(self) -> float:
@@ -201,7 +202,7 @@ class Allowance:
 
     def _take(self, holder: str, tokens: int, task: asyncio.Task[object] | None) -> Lease:
         now = self._clock()
-        lease = Lease(lease_id=uuid.uuid4().hex, holder=holder, tokens=tokens, granted_at=now)
+        lease = Lease(lease_id=f"{self.client}:{next(self._ids)}", holder=holder, tokens=tokens, granted_at=now)
         if self._credits_needed:
             self._spend(lease, now)
         dt = max(1e-3, now - self._last_take)

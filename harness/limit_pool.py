@@ -360,9 +360,12 @@ class LimitPool:
             used_r, used_t = self._used(w, now, valid)
             if w.requests is not None:
                 requests = min(requests, max(0, w.requests - used_r))
-            if w.tokens is not None and tokens > 0 and used_t > 0:
+            if w.tokens is not None and tokens > 0:
                 room = w.tokens - used_t
-                tokens = min(tokens, room) if room >= max(1, report.min_tokens) else 0
+                if used_t == 0:  # the head call goes even over budget (no deadlock), and no more
+                    tokens = min(tokens, max(room, report.min_tokens))
+                else:
+                    tokens = min(tokens, room) if room >= max(1, report.min_tokens) else 0
         if requests <= 0 and tokens <= 0:
             return []
         batch = CreditBatch(id=f"b{self.state.next_batch}", client=client.client, issued_at=now,

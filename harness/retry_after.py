@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 RESET_DURATION_HEADERS = ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
 RESET_TIMESTAMP_HEADERS = (
     "anthropic-ratelimit-requests-reset",
@@ -146,11 +148,16 @@ REMAINING_PAIRS = (
 def remaining_share(headers: Mapping[str, str]) -> float | None:
     """The smallest share left of any rate window the server reports (OpenAI's
     x-ratelimit-remaining-*/limit-*, Anthropic's anthropic-ratelimit-*), or None."""
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    # aiohttp's headers look up case-insensitively already: no copy on every answer
+    lookup: Mapping[str, str] = headers if isinstance(headers, CIMultiDictProxy | CIMultiDict) else {
+        str(k).lower(): str(v) for k, v in headers.items()}
     shares: list[float] = []
     for remaining, limit in REMAINING_PAIRS:
-        left = parse_number(lowered.get(remaining, ""))
-        size = parse_number(lowered.get(limit, ""))
+        left_text = lookup.get(remaining)
+        if left_text is None:
+            continue
+        left = parse_number(left_text)
+        size = parse_number(lookup.get(limit, ""))
         if left is not None and size is not None and size > 0:
             shares.append(max(0.0, left) / size)
     return min(shares) if shares else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import os
 import threading
 import time
 from collections.abc import AsyncGenerator
@@ -23,6 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localmodels import files
+
+# llama.cpp is built with OpenMP, whose idle threads spin at every barrier by default; on a
+# machine whose cores are shared (Ray's daemons, the subagents, anyone else), a spinning
+# thread waits for a descheduled peer at each of the hundreds of barriers per token.
+# Measured on the 2 busy cores here (64 tokens, smollm2, 2 threads): 53-57 s spinning,
+# 2.9-3.7 s with passive waits, 3.7-4.5 s with 1 thread. Read by libgomp when llama.cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from localmodels.registry import ModelSpec
 
 

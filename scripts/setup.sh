@@ -22,21 +22,27 @@ else
   echo "$want" > "$stamp"
   echo "setup: installed fleetbench$extras into .venv"
 fi
-# --dev: headless Chromium + chromedriver (Debian's packages) for the dashboard's browser test
-if [ -n "$extras" ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+# --dev: Debian packages some tests need: headless Chromium + chromedriver (the dashboard's
+# browser test) and iproute2 (`ip netns`: the two-node test's network namespaces)
+debs=""
+if [ -n "$extras" ]; then
+  { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || debs="chromium chromium-driver"
+  { command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ]; } || debs="${debs:+$debs }iproute2"
+fi
+if [ -n "$debs" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: no apt-get; install chromium and chromedriver yourself (the browser test needs them)" >&2
+    echo "setup: no apt-get; install $debs yourself (the browser and two-node tests need them)" >&2
   else
     as_root=""
     if [ "$(id -u)" -ne 0 ]; then
       if command -v sudo >/dev/null 2>&1; then as_root="sudo"; else
-        echo "setup: not root and no sudo; install chromium and chromium-driver as root" >&2; exit 1
+        echo "setup: not root and no sudo; install $debs as root" >&2; exit 1
       fi
     fi
     $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      chromium chromium-driver
-    echo "setup: installed chromium and chromium-driver"
+    # shellcheck disable=SC2086  # a list of package names
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $debs
+    echo "setup: installed $debs"
   fi
 fi
 # BFCL's data for the `bfcl:<category>` suites: its declared dependencies are heavy and pinned

@@ -25,14 +25,14 @@ PHASES: dict[str, type[Phase]] = {
     StagesPhase.name: StagesPhase,
     LongContextPhase.name: LongContextPhase,
     StreamingTTFTPhase.name: StreamingTTFTPhase,
-    CalibrationPhase.name: CalibrationPhase,  # seed 001's rubric-scored coding tasks
-    # the model lab (seed 002): run by `fleetbench sweep`; judge-bench needs a source run
+    CalibrationPhase.name: CalibrationPhase,  # the rubric-scored coding tasks
+    # the model lab: run by `fleetbench sweep`; judge-bench needs a source run
     GenerationPhase.name: GenerationPhase,
     JudgeBenchPhase.name: JudgeBenchPhase,
     JudgeProductionPhase.name: JudgeProductionPhase,
 }
 
-# with no --phase: the seed's order of priority (baseline, 2A, 2B, 3C, 4D, 5E)
+# with no --phase: the phases in the order a team takes them (baseline first)
 DEFAULT_ORDER: list[str] = ["baseline", "codex-retry", "claude-runs", "long-context", "tool-use", "streaming-ttft"]
 
 

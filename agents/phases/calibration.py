@@ -1,4 +1,4 @@
-"""`calibration` (seed 001): the calibration tasks on every model, rubric-scored on arrival.
+"""`calibration`: the calibration tasks on every model, rubric-scored on arrival.
 
 Why score in the phase: the automatic rubric needs only the output and the task, so every
 record carries `extra["rubric"]` and rankings/EMA can use it at once; `fleetbench score

@@ -1,4 +1,4 @@
-"""Model-lab phases (seed 002): `generation` answers the judge dataset's questions;
+"""Model-lab phases: `generation` answers the judge dataset's questions;
 `judge-production` rates the dataset's labelled answers (scored against the labels);
 `judge-bench` (judges_bench.py) rates a previous run's generation outputs.
 

@@ -1,9 +1,9 @@
 """Phases that are the baseline suite on a fixed set of hosted models, with a verdict.
 
-- `claude-runs` (seed phase 2B): Claude Haiku and Opus through the Messages API and the
+- `claude-runs`: Claude Haiku and Opus through the Messages API and the
   Claude Agent SDK; success criterion: >= 90 % successful calls. Without a key the models
   are left out with `no_access` records and the phase reports "no access", not a failure.
-- `codex-retry` (seed phase 2A): the suite on the Codex model at reasoning effort high and
+- `codex-retry`: the suite on the Codex model at reasoning effort high and
   low under the backoff policy; a run's leftovers are redone with `fleetbench retry RUN_ID`.
 
 Why subclasses of the baseline: same items and constraint scoring; only the default

@@ -1,4 +1,4 @@
-"""`stages` (seed 000): a pipeline's stages, each with its own candidate models.
+"""`stages`: a pipeline's stages, each with its own candidate models.
 
 Stages are context summary, retrieval brief and execution plan (`suites/stages.yaml`, one
 item per stage, each with machine-checked constraints). Candidates per stage come from

@@ -1,4 +1,4 @@
-"""The two plans: `quick` (the CLI's default: a few calls per phase, long-context lengths
+"""The two plans: `quick` (the no-argument main job's default: a few calls per phase, long-context lengths
 fitted to the models' windows) and `full` (every phase's complete defaults)."""
 
 from __future__ import annotations

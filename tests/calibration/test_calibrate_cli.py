@@ -196,7 +196,7 @@ def test_cli_prints_applied_changes_rankings_and_files(tmp_path: Path) -> None:
     assert "routing weights v1: 2 of 2 changes applied (new runs: r1)" in result.output
     assert "overall ranking (95%" in result.output
     assert "scored records: 12 adherence" in result.output and "category leaders: routing: a" in result.output
-    assert result.output.count("sim/[red]b") == 2  # its weight change and its ranking row
+    assert result.output.count("sim/[red]b") == 3  # its weight change, its ranking row, and a outranks it
     assert str(tmp_path / RANKINGS_JSON) in result.output and str(tmp_path / ROUTING_WEIGHTS_JSON) in result.output
     # the intervals are closed-form: --bootstrap-samples is accepted and draws nothing
     assert msgspec.json.decode((tmp_path / RANKINGS_JSON).read_bytes(), type=Rankings).bootstrap_samples == 0

@@ -113,9 +113,14 @@ def test_items_every_model_fails_or_passes_are_listed() -> None:
                  (model, "tool", "tool-use", "trivial", "simple"): [500.0, 5.0],
                  (model, "tool", "tool-use", "fine", "simple"): [100.0 if model == "a" else 0.0, 1.0]}
     data |= {(m, "tool", "tool-use", "two-only", "simple"): [0.0, 1.0] for m in ("a", "b")}
+    # an item asked in two phases is judged over both: failed everywhere, or not suspect
+    data |= {(m, "adherence", phase, "json", "structured"): [0.0, 1.0] for m in "abc" for phase in ("baseline", "lc")}
+    data |= {(m, "adherence", "baseline", "mixed", "structured"): [0.0, 1.0] for m in "abc"}
+    data |= {(m, "adherence", "lc", "mixed", "structured"): [100.0, 1.0] for m in "abc"}
     suspects = build_rankings(data, {}, now="t").suspect_items
-    assert [(s.item_id, s.verdict, s.models) for s in suspects] == [("broken", "suspect gold", 3),
-                                                                  ("trivial", "too easy", 3)]
+    assert [(s.item_id, s.verdict, s.models, s.phases) for s in suspects] == [
+        ("broken", "suspect gold", 3, ["tool-use"]), ("json", "suspect gold", 3, ["baseline", "lc"]),
+        ("trivial", "too easy", 3, ["tool-use"])]
 
 
 def test_failure_rates_are_per_item_and_apart_from_quality() -> None:

@@ -53,9 +53,10 @@ def test_every_section_shows_the_files_numbers(tmp_path: Path) -> None:
         by_source={"tool": [RankRow(model="sim/a", rank=1, mean=75.0, ci_low=30.0, ci_high=95.0, n=4)]},
         failures=[FailureRow(model="sim/a", calls=10, ok=7, provider_errors=2, our_errors=1, items=9, rate=0.2,
                              ci_low=0.05, ci_high=0.5, provider_classes={"rate_limited": 2},
-                             our_classes={"subagent_lost": 1})],
-        suspect_items=[SuspectItem(phase="tool-use", item_id="broken", category="simple", source="tool",
-                                   verdict="suspect gold", models=3)]))
+                             our_classes={"subagent_lost": 1}),
+                  FailureRow(model="openai/gpt-5-codex", calls=12, skipped=12)],
+        suspect_items=[SuspectItem(phases=["baseline", "long-context"], item_id="broken", category="simple",
+                                   source="tool", verdict="suspect gold", models=3)]))
     _write(tmp_path / ROUTING_WEIGHTS_JSON, RoutingWeights(
         version=3, updated_at="2026-11-22", weights={"sim/a": {"routing": 0.54, "code": 0.9}},
         history=[WeightsVersion(version=3, updated_at="2026-11-22", runs=["r1"], changes=[
@@ -82,7 +83,8 @@ def test_every_section_shows_the_files_numbers(tmp_path: Path) -> None:
     assert "### routing" in text and "Detectable: no difference at all (median pair: 2 shared items" in text
     assert "### Source: tool" in text and "No two models share an item here" in text
     assert "| sim/a | 10 | 7 | 2 | 20.0% | [5.0, 50.0] | 9 | 1 | 0 | rate_limited: 2 | subagent_lost: 1 |" in text
-    assert "| tool-use | broken | simple | tool | suspect gold | 3 |" in text
+    assert "| broken | simple | tool | baseline, long-context | suspect gold | 3 |" in text
+    assert "Every call skipped (no access): openai/gpt-5-codex." in text and "| openai/gpt-5-codex |" not in text
     assert "Version 3" in text and "| sim/a | 0.900 | 0.540 |" in text and "0 of 1 changes applied" in text
     assert "0.1 of the way to the observed score when that differs from it by more than 10%" in text
     assert "| 2026-11-22 | code | sim/a | sim/b | 92.0 vs 80.0 |" in text

@@ -1,4 +1,4 @@
-"""Phase 2A: a run whose calls were rate-limited is retried as a new run linked to its
+"""The rate-limit retry: a run whose calls were rate-limited is retried as a new run linked to its
 parent; aggregation then shows the merged picture (latest terminal result per key wins)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every seed phase end to end on the real embedded GGUF models (llama.cpp), in one run.
+"""Every phase of the default plan end to end on the real embedded GGUF models (llama.cpp), in one run.
 
 Why one run of four phases: the local provider serves one call at a time, so the phases
 share a single serial queue; one run with small limits proves each phase's artefacts on

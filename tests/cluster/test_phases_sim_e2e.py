@@ -210,7 +210,7 @@ CODEX_MODELS = ["openai/gpt-5-codex@high", "openai/gpt-5-codex@low"]
 
 def test_codex_retry_rate_limited_then_retry_run_merges(ray_local: None, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Phase 2A against the simulator standing in for OpenAI's Responses API: the first four
+    """The Codex rate-limit retry against the simulator standing in for OpenAI's Responses API: the first four
     requests are 429s, so with two attempts per call exactly two calls fail after honouring
     Retry-After; the retry run redoes just those keys and the aggregate counts the lineage once."""
     brain = BrainConfig(ttft_ms=5, itl_ms=1, output_tokens=4, output=OutputSpec(kind="text", text="ok."),

@@ -13,12 +13,14 @@ from ray.cluster_utils import Cluster
 
 from agents.run_setup import RunSpec
 from cluster.driver import RunSession
-from tests.cluster.helpers import run_records, sim_and_fleet_config
+from tests.cluster.helpers import run_records, run_watched, sim_and_fleet_config, write_yaml
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 WINDOW_S = 1.0
 PER_WINDOW = 6
+MAX_CONCURRENT = 3
+TOKENS_PER_WINDOW = 200
 
 
 @pytest.fixture(scope="module")
@@ -34,31 +36,34 @@ def two_nodes() -> Iterator[Cluster]:
     cluster.shutdown()
 
 
-def test_window_limit_holds_across_nodes(two_nodes: Cluster, tmp_path: Path) -> None:
-    config = sim_and_fleet_config(
-        tmp_path, brain={"ttft_ms": 5, "itl_ms": 1, "output_tokens": 3},
-        limits={"requests_per_window": PER_WINDOW, "window_s": WINDOW_S}, concurrency=8, workers=4)
+def test_limits_hold_across_nodes(two_nodes: Cluster, tmp_path: Path) -> None:
+    """Concurrency, the request window and the token window, each drawn from one pool by
+    allowances on both nodes, checked against the simulator's own record of arrivals."""
+    sim = write_yaml(tmp_path / "sim.yaml", {
+        "default_brain": {"ttft_ms": 30, "itl_ms": 1, "output_tokens": 3},
+        "limits": {"requests_per_window": PER_WINDOW, "window_s": WINDOW_S, "max_concurrent": MAX_CONCURRENT}})
+    config = write_yaml(tmp_path / "fleet.yaml", {
+        "simulator": str(sim), "concurrency": 8, "workers_per_phase": 4,
+        "retry": {"base_delay_s": 0.05, "max_delay_s": 0.5, "deadline_s": 60},
+        "providers": {"sim": {"limits": {"requests_per_window": PER_WINDOW, "window_s": WINDOW_S,
+                                         "max_concurrent": MAX_CONCURRENT, "tokens_per_window": TOKENS_PER_WINDOW}}}})
     spec = RunSpec(suites=["smoke"], phases=["baseline"], models=["sim/a", "sim/b"], repeat=4, config_path=config)
     runs = tmp_path / "runs"
-    session = RunSession(spec, runs_dir=runs, address=two_nodes.address)
-    try:
-        session.spawn("baseline")
-        result = session.wait()
-        assert session.sim is not None
-        truths = session.sim.truths()
-    finally:
-        session.close()
+    result, truths = run_watched(RunSession(spec, runs_dir=runs, address=two_nodes.address))
 
     records = run_records(runs, result.run_id)
     assert len(records) == len({r.key for r in records}) == 3 * 2 * 4
     assert all(r.status == "ok" for r in records)
     nodes = {r.worker.split(":")[1] for r in records if r.worker}
     assert len(nodes) == 2, f"subagents ran on {nodes}"
-    assert [t for t in truths if t.status == 429] == []
-    arrivals = sorted(t.arrival_ns for t in truths)
-    for i, start in enumerate(arrivals):
-        in_window = [a for a in arrivals[i:] if a - start < WINDOW_S * 1e9]
+    assert [t for t in truths if t.status == 429] == []  # the simulator refuses over its concurrency too
+    spans = sorted((t.arrival_ns, t.end_ns or t.arrival_ns) for t in truths)
+    for i, (start, _) in enumerate(spans):
+        in_window = [t for t in sorted(truths, key=lambda t: t.arrival_ns)[i:] if t.arrival_ns - start < WINDOW_S * 1e9]
         assert len(in_window) <= PER_WINDOW
+        # tokens are granted on estimates, which are never below what was really used
+        assert sum(t.input_tokens + t.output_tokens for t in in_window) <= TOKENS_PER_WINDOW
+        assert sum(1 for s, e in spans if s <= start < e) <= MAX_CONCURRENT
 
 
 def test_a_node_dying_mid_run_loses_and_duplicates_nothing(two_nodes: Cluster, tmp_path: Path) -> None:

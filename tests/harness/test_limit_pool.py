@@ -109,6 +109,16 @@ def test_token_crumbs_are_not_handed_out_below_the_head_calls_need() -> None:
     assert pool.sync(report("b", limits, want_tokens=30, min_tokens=30), 0.2).batches[0].tokens == 30
 
 
+def test_an_empty_window_lets_one_oversized_call_through_but_never_more_than_the_limit() -> None:
+    limits = ProviderLimits(tokens_per_window=100, window_s=10, safety_margin_s=0, adaptive=FIXED)
+    # three calls of 80 tokens wait: the empty window still holds 100 at most
+    batches = LimitPool(default=limits).sync(report("a", limits, waiting=3, want_tokens=240, min_tokens=80), 0.0).batches
+    assert sum(b.tokens for b in batches) == 100
+    # a single call bigger than the whole window goes alone, so it is never starved
+    batches = LimitPool(default=limits).sync(report("a", limits, waiting=2, want_tokens=230, min_tokens=150), 0.0).batches
+    assert sum(b.tokens for b in batches) == 150
+
+
 def test_two_runs_share_one_pool_strictest_concurrency_and_both_windows() -> None:
     """A shared (detached) limiter: every registered run's limits hold at once; a new run
     neither resets the window (no doubling) nor takes the first run's slots."""
