@@ -241,3 +241,28 @@ def load_bfcl_suite(name: str) -> LoadedSuite:
                   defaults=ItemDefaults(max_tokens=MAX_TOKENS, temperature=0.0, stream=False),
                   items=items, irrelevance="no_call", phases=["tool-use"])
     return LoadedSuite(suite=suite, path=questions_path.resolve(), sha256=digest.hexdigest())
+
+
+# The default plan's BFCL sample: one category per kind of answer (one call, a choice among
+# several functions, several calls, no call)
+SAMPLE_CATEGORIES: tuple[str, ...] = ("simple_python", "multiple", "parallel", "irrelevance")
+
+
+def _draw_order(item_id: str) -> str:
+    return hashlib.sha256(item_id.encode()).hexdigest()
+
+
+def sample_suites(per_category: int, categories: Sequence[str] = SAMPLE_CATEGORIES) -> list[LoadedSuite]:
+    """`per_category` items of each category, the ones whose id hashes first: the same items in
+    every run (so runs compare on shared items) without favouring BFCL's first, easiest ones,
+    and a new BFCL version moves only the items it changes. Empty when bfcl-eval is absent:
+    the sample rides beside our own suite and is never a reason for a run to fail."""
+    if per_category <= 0 or data_dir() is None:
+        return []
+    out: list[LoadedSuite] = []
+    for category in categories:
+        loaded = load_bfcl_suite(PREFIX + category)
+        keep = {i.id for i in sorted(loaded.suite.items, key=lambda i: _draw_order(i.id))[:per_category]}
+        suite = loaded.suite.model_copy(update={"items": [i for i in loaded.suite.items if i.id in keep]})
+        out.append(LoadedSuite(suite=suite, path=loaded.path, sha256=loaded.sha256))
+    return out

@@ -12,8 +12,9 @@ dots become underscores (the OpenAI and Anthropic APIs allow none), in the offer
 the expected calls alike, as BFCL does; prompt mode keeps the names as they are.
 
 Which items: the run's suites' tool items (a `bfcl:<category>` suite, `suites/tool_use.yaml`),
-or, when the run's suites have none, our own suite and a seeded sample of BFCL items beside
-it (`bfcl_sample` per category, where bfcl-eval is installed). Calls are never executed.
+or, when the run's suites have none, our own suite and a fixed sample of BFCL items beside it
+(`bfcl_sample` items per category, where bfcl-eval is installed), so the default plan always
+asks BFCL's questions too. Calls are never executed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agents.bfcl import sample_suites
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.phases.tool_use_prompts import VARIANTS, system_prompt, tool_names
@@ -93,13 +95,17 @@ class ToolUsePhase(Phase):
     # two items, with and without worked examples: still a measured prompt-fix A/B
     QUICK_ITEMS = 2
     QUICK_VARIANTS = "baseline,few-shot"
+    # BFCL items per category drawn beside our own suite (`agents.bfcl.SAMPLE_CATEGORIES`):
+    # few enough for the main job's time, enough that every kind of answer is asked for
+    BFCL_SAMPLE = 2
+    QUICK_BFCL_SAMPLE = 1
 
     def configure(self, config: FleetConfig) -> None:
         self.tier1_min = config.tool_use.tier1_min
         self.tier2_min = config.tool_use.tier2_min
 
     def quick_options(self, ctx: PlanContext) -> dict[str, object]:
-        return {"limit": self.QUICK_ITEMS, "variants": self.QUICK_VARIANTS}
+        return {"limit": self.QUICK_ITEMS, "variants": self.QUICK_VARIANTS, "bfcl_sample": self.QUICK_BFCL_SAMPLE}
 
     def mode_for(self, model: ModelRef, ctx: PlanContext) -> str:
         forced = ctx.options.get("tool_mode")
@@ -124,11 +130,19 @@ class ToolUsePhase(Phase):
         """(suite, the items to plan) for each suite with tool items."""
         chosen = [(s, [i for i in s.suite.items if i.tools]) for s in ctx.suites]
         chosen = [(s, items[: ctx.limit] if ctx.limit else items) for s, items in chosen if items]
-        if not chosen:  # the run's suites have no tool items: ours
+        if not chosen:  # the run's suites have no tool items: ours, and BFCL's sample beside it
             ours = load_suite("tool_use")
             items = [i for i in ours.suite.items if i.tools]
             chosen = [(ours, items[: ctx.limit] if ctx.limit else items)]
+            chosen += [(s, list(s.suite.items)) for s in sample_suites(self._sample_size(ctx.options))]
         return chosen
+
+    def _sample_size(self, options: Mapping[str, object]) -> int:
+        """BFCL items per sampled category (`bfcl_sample`; the default plan's when not given)."""
+        size = options.get("bfcl_sample", self.BFCL_SAMPLE)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise InputError("bfcl_sample", f"expected a count of items per BFCL category, got {size!r}")
+        return size
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         self.configure(ctx.config)

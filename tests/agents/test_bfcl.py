@@ -155,3 +155,26 @@ def test_bad_category_and_missing_package_are_input_errors(monkeypatch: pytest.M
     monkeypatch.setattr(bfcl, "data_dir", lambda: None)
     with pytest.raises(InputError, match="bfcl-eval package is not installed; install it with"):
         load_suite("bfcl:simple_python")
+
+
+@needs_bfcl
+def test_the_default_tool_use_plan_samples_bfcl_beside_our_suite() -> None:
+    """Our suite plus the same few BFCL items of each sampled category, every run."""
+    quick = prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"]))
+    items = {(i.category, i.item_id) for i in quick.plans["tool-use"]}
+    sampled = {c for c, _ in items if c.startswith(bfcl.PREFIX)}
+    assert sampled == {bfcl.PREFIX + c for c in bfcl.SAMPLE_CATEGORIES}
+    assert sum(1 for c, _ in items if c.startswith(bfcl.PREFIX)) == len(bfcl.SAMPLE_CATEGORIES)
+    again = prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"]))
+    assert {(i.category, i.item_id) for i in again.plans["tool-use"]} == items
+    full = prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], limit=1))
+    assert sum(1 for i in full.plans["tool-use"] if i.category.startswith(bfcl.PREFIX)) == 2 * 4 * 4
+    none = prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], limit=1, options={"bfcl_sample": 0}))
+    assert not any(i.category.startswith(bfcl.PREFIX) for i in none.plans["tool-use"])
+    with pytest.raises(InputError, match="bfcl_sample"):
+        prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], options={"bfcl_sample": "many"}))
+
+
+def test_the_sample_is_empty_without_bfcl_eval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bfcl, "data_dir", lambda: None)
+    assert bfcl.sample_suites(3) == []

@@ -20,7 +20,8 @@ def test_quick_plan_on_the_embedded_models_covers_every_phase_with_few_calls() -
     assert models == {"local/smollm2-135m", "local/gemma3-270m"}
     # the local models' calls (the hosted phases' models have no key here and cost nothing)
     local = sum(1 for plan in prepared.plans.values() for i in plan if i.model in models)
-    assert local <= 40, sizes
+    # 36, and 16 more where bfcl-eval is installed: its sample beside our tool-use suite
+    assert local <= 52, sizes
     full = prepare_run(RunSpec(plan="full", phases=["baseline", "tool-use"]))
     assert len(prepared.plans["baseline"]) < len(full.plans["baseline"])
     assert len(prepared.plans["tool-use"]) < len(full.plans["tool-use"])
@@ -48,7 +49,8 @@ def test_full_plan_is_the_python_default_and_flags_win_over_quick_defaults() -> 
     given = prepare_run(RunSpec(plan="quick", phases=["tool-use", "long-context"], limit=1,
                                 options={"variants": "xml-tools", "context_lengths": "600"}))
     assert {i.variant for i in given.plans["tool-use"]} == {"xml-tools"}
-    assert {i.item_id for i in given.plans["tool-use"]} == {given.plans["tool-use"][0].item_id}
+    ours = [i for i in given.plans["tool-use"] if not i.category.startswith("bfcl:")]  # beside BFCL's sample
+    assert {i.item_id for i in ours} == {ours[0].item_id}
     assert {i.variant for i in given.plans["long-context"]} == {"600"}
 
 
