@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from simulator.brains_bfcl import bfcl_text
 from simulator.brains_scripted import choice_text, drift_text
 from simulator.config import BrainConfig, SimConfig
 
@@ -82,7 +83,7 @@ def split_chunks(text: str, n: int) -> list[str]:
 
 
 def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
-                prompt_tokens: int = 0, model_seq: int = 1) -> Output:
+                prompt_tokens: int = 0, model_seq: int = 1, prompt: tuple[object, ...] = ()) -> Output:
     """Build the chunks for one response; `max_tokens` caps them (finish = "length").
 
     `prompt_tokens` (the pipeline's estimate of the whole input) drives `drift`, and
@@ -105,6 +106,11 @@ def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
         text = spec.refusal_text
     elif spec.kind == "choices":
         text = choice_text(spec, model_seq)
+    elif spec.kind == "bfcl":
+        context: list[str] = []
+        for part in prompt:
+            _collect_text(part, context)
+        text = bfcl_text(last_user, spec.bfcl_answer, "\n".join(context))
     else:
         text = spec.text
     chunks = split_chunks(text, n)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
+from simulator.brains_bfcl import BfclAnswer
+
 ApiName = Literal["openai", "anthropic", "ollama", "responses"]
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 FaultKind = Literal[
@@ -25,7 +27,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-OutputKind = Literal["text", "json", "tool_call", "echo", "drift", "refusal", "choices"]
+OutputKind = Literal["text", "json", "tool_call", "echo", "drift", "refusal", "choices", "bfcl"]
 REFUSAL_TEXT = "I'm sorry, but I can't help with that."
 
 
@@ -47,6 +49,8 @@ class OutputSpec(_Strict):
     - `choices`: `choices[(n - 1) % len(choices)]` for the model's n-th request (the
       per-model sequence number that fault rules' `at` also counts, rejected requests
       included), e.g. a judge that contradicts itself on the same question.
+    - `bfcl`: the installed BFCL's gold calls for the question, as prompt-mode text, altered
+      as `bfcl_answer` says (`simulator/brains_bfcl.py`).
     """
 
     kind: OutputKind = "text"
@@ -60,6 +64,7 @@ class OutputSpec(_Strict):
     drift_broken_above: int = Field(default=16384, ge=1, description="prompt tokens; above: broken JSON")
     refusal_text: str = Field(default=REFUSAL_TEXT, min_length=1)
     choices: list[str] = Field(default_factory=list)
+    bfcl_answer: BfclAnswer = "correct"
 
     @model_validator(mode="after")
     def _consistent(self) -> OutputSpec:

@@ -153,7 +153,8 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
         if brain.context_window is not None and tokens > brain.context_window:
             return await _send_error(wire, request, truth, wire.context_error(tokens, brain.context_window))
         output = make_output(brain, last_user_text(parsed.messages), parsed.max_tokens,
-                             prompt_tokens=tokens, model_seq=truth.model_seq)
+                             prompt_tokens=tokens, model_seq=truth.model_seq,
+                             prompt=(parsed.messages, *parsed.extra_input))
         effort = parsed.options.get("reasoning_effort")
         reasoning = next((n for e, n in brain.reasoning_tokens.items() if e == effort), 0)
         truth.reasoning_tokens = reasoning
