@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from simulator.brains_bfcl import bfcl_text
+from simulator.brains_bfcl import bfcl_native_call, bfcl_text
 from simulator.brains_scripted import choice_text, drift_text
 from simulator.config import BrainConfig, SimConfig
 
@@ -83,12 +83,14 @@ def split_chunks(text: str, n: int) -> list[str]:
 
 
 def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
-                prompt_tokens: int = 0, model_seq: int = 1, prompt: tuple[object, ...] = ()) -> Output:
+                prompt_tokens: int = 0, model_seq: int = 1, prompt: tuple[object, ...] = (),
+                tools: object = None) -> Output:
     """Build the chunks for one response; `max_tokens` caps them (finish = "length").
 
     `prompt_tokens` (the pipeline's estimate of the whole input) drives `drift`, and
     `model_seq` (the request's per-model sequence number) drives `choices`; both default to
-    "a short first request" for callers that have neither.
+    "a short first request" for callers that have neither. `prompt` (the request's messages
+    and other input) and `tools` (the tools it offered natively) drive `bfcl`.
     """
     spec = brain.output
     n = brain.output_tokens
@@ -96,6 +98,10 @@ def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
         args = json.dumps(spec.tool_arguments)
         chunks = split_chunks(args, n)
         return Output(chunks, "tool_call", spec.tool_name, dict(spec.tool_arguments))
+    if spec.kind == "bfcl" and tools:  # offered natively: its first call as a tool call
+        call = bfcl_native_call(last_user, spec.bfcl_answer, tools)
+        if call is not None:
+            return Output(split_chunks(json.dumps(call[1]), n), "tool_call", call[0], call[1])
     if spec.kind == "json":
         text = json.dumps(spec.json_template)
     elif spec.kind == "echo":
@@ -106,7 +112,7 @@ def make_output(brain: BrainConfig, last_user: str, max_tokens: int | None, *,
         text = spec.refusal_text
     elif spec.kind == "choices":
         text = choice_text(spec, model_seq)
-    elif spec.kind == "bfcl":
+    elif spec.kind == "bfcl":  # no tools offered natively (or no call to make): prompt-mode text
         context: list[str] = []
         for part in prompt:
             _collect_text(part, context)

@@ -6,8 +6,9 @@ Why in the simulator: the agreement must be measured on outputs fleetbench reall
 (through a wire, parsed, scored, archived), with every failure class the checker must tell
 apart, and no real model fails on demand. The brain finds the question (the last user
 message) in the installed bfcl-eval data, builds a call from each gold call's first
-possible answer, applies its `bfcl_answer` and writes the calls as prompt-mode text: a
-JSON list, or `<tool_call>` blocks when the system prompt asks for them. Standalone (reads
+possible answer, applies its `bfcl_answer` and sends the first call as a native tool call
+where the request offered tools natively, else writes the calls as prompt-mode text: a JSON
+list, or `<tool_call>` blocks when the system prompt asks for them. Standalone (reads
 the JSON files itself, like the rest of the simulator it imports nothing of fleetbench).
 """
 
@@ -139,6 +140,31 @@ def answer(last_user: str, how: BfclAnswer) -> list[Call]:
         return calls
     calls[0] = (name, args)
     return calls
+
+
+def _offered_names(tools: object) -> set[str]:
+    """Names of natively offered tools, in the OpenAI, Anthropic and Ollama shapes."""
+    out: set[str] = set()
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, dict):
+            inner = tool.get("function")
+            name = (inner if isinstance(inner, dict) else tool).get("name")
+            if isinstance(name, str):
+                out.add(name)
+    return out
+
+
+def bfcl_native_call(last_user: str, how: BfclAnswer, tools: object) -> Call | None:
+    """The first call, for a request that offered tools natively (a simulated tool call is one
+    call; parallel items so get too few, which both checkers must fail). Dots in a name become
+    underscores where only that name was offered, as native function calling sends them.
+    None: no call (or no tool offered)."""
+    offered = _offered_names(tools)
+    calls = answer(last_user, how) if offered else []
+    if not calls:
+        return None
+    name, args = calls[0]
+    return (name if name in offered else name.replace(".", "_")), args
 
 
 def bfcl_text(last_user: str, how: BfclAnswer, context: str) -> str:

@@ -154,7 +154,9 @@ async def _serve(state: SimState, wire: Wire, request: web.Request, parsed: Pars
             return await _send_error(wire, request, truth, wire.context_error(tokens, brain.context_window))
         output = make_output(brain, last_user_text(parsed.messages), parsed.max_tokens,
                              prompt_tokens=tokens, model_seq=truth.model_seq,
-                             prompt=(parsed.messages, *parsed.extra_input))
+                             prompt=(parsed.messages, *parsed.extra_input),
+                             # every wire parses the request's `tools` last into `extra_input`
+                             tools=parsed.extra_input[-1] if parsed.extra_input else None)
         effort = parsed.options.get("reasoning_effort")
         reasoning = next((n for e, n in brain.reasoning_tokens.items() if e == effort), 0)
         truth.reasoning_tokens = reasoning

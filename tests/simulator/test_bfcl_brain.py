@@ -14,7 +14,9 @@ from agents.phases.tool_use import ToolUsePhase
 from agents.suite import load_suite
 from harness.model_ref import ModelRef
 from harness.seam import ProviderResponse
-from simulator.brains_bfcl import NO_CALL_TEXT, BfclAnswer, bfcl_text
+from simulator.brains import make_output
+from simulator.brains_bfcl import NO_CALL_TEXT, BfclAnswer, bfcl_native_call, bfcl_text
+from simulator.config import BrainConfig, OutputSpec
 
 pytestmark = pytest.mark.skipif(bfcl.data_dir() is None, reason="bfcl-eval is not installed (scripts/setup.sh)")
 
@@ -42,3 +44,18 @@ def test_xml_prompts_get_tool_call_blocks_and_irrelevance_gets_no_call() -> None
     irrelevant = load_suite("bfcl:irrelevance").suite.items[0]
     assert bfcl_text(irrelevant.prompt, "correct", "") == NO_CALL_TEXT
     assert json.loads(bfcl_text(irrelevant.prompt, "wrong_type", ""))[0]["arguments"] == {}
+
+
+def test_natively_offered_tools_get_the_first_call_under_the_offered_name() -> None:
+    item = next(i for i in load_suite("bfcl:simple_python").suite.items if "." in i.tools[0]["function"]["name"])
+    dotted = item.tools[0]["function"]["name"]
+    offered = [{"type": "function", "function": {"name": dotted.replace(".", "_")}}]
+    call = bfcl_native_call(item.prompt, "correct", offered)
+    assert call is not None and call[0] == dotted.replace(".", "_")
+    assert bfcl_native_call(item.prompt, "correct", [{"name": dotted}]) == (dotted, call[1])  # Anthropic's shape
+    assert bfcl_native_call(item.prompt, "no_call", offered) is None
+    assert bfcl_native_call(item.prompt, "correct", []) is None
+    output = make_output(BrainConfig(output=OutputSpec(kind="bfcl")), item.prompt, None, tools=offered)
+    assert output.is_tool_call and output.tool_name == call[0] and output.tool_arguments == call[1]
+    text = make_output(BrainConfig(output=OutputSpec(kind="bfcl")), item.prompt, None)
+    assert not text.is_tool_call and json.loads("".join(text.chunks))[0]["name"] == dotted
