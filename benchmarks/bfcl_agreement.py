@@ -6,12 +6,14 @@ outputs fleetbench recorded.
     .venv/bin/python benchmarks/bfcl_agreement.py --checker-python /path/to/venv/bin/python
 
 What it does:
-1. Runs `fleetbench run bfcl:<category> ... --phase tool-use --tool-mode prompt` on simulator
-   brains that answer every BFCL question from its gold (`simulator/brains_bfcl.py`): correctly,
-   with a wrong type, a missing or an extra parameter, parallel calls in reverse order, no
-   call, a wrong value, integers sent as floats, restyled strings and one call too many. Two
-   prompt variants (JSON and `<tool_call>` XML) so both decoders are exercised. The archive
-   goes to a temporary directory; the records are the ones fleetbench scored and stored.
+1. Runs `fleetbench run bfcl:<category> ... --phase tool-use` on simulator brains that answer
+   every BFCL question from its gold (`simulator/brains_bfcl.py`): correctly, with a wrong
+   type, a missing or an extra parameter, parallel calls in reverse order, no call, a wrong
+   value, integers sent as floats, restyled strings and one call too many. Once in prompt
+   mode with two variants (JSON and `<tool_call>` XML, so both parsers are exercised), once
+   in native mode (the simulator sends one tool call per reply, so parallel items get too
+   few there). The archive goes to a temporary directory; the records are the ones fleetbench
+   scored and stored.
 2. Adds the BFCL records of any archive given with `--include-runs` (the embedded models'
    runs, say `fleetbench run bfcl:simple_python --limit 20`).
 3. Decodes each record's reply as fleetbench did (native: its tool calls; prompt mode: the
@@ -43,16 +45,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repo root first: the imports below are its packages
 
+from bfcl_checker_venv import DEFAULT_VENV, ensure
+
 from agents import bfcl
-from benchmarks.bfcl_checker_venv import DEFAULT_VENV, ensure
 from harness.records import CallRecord, decode_line
 from harness.tool_scoring import PromptStyle, normalize_call, parse_prompt_mode_calls
 from simulator.brains_bfcl import BfclAnswer
 
 ANSWERS: tuple[BfclAnswer, ...] = ("correct", "wrong_type", "missing_parameter", "extra_parameter", "reversed",
                                    "no_call", "wrong_value", "int_as_float", "restyled", "extra_call")
-VARIANTS = "baseline,xml-tools"
-LIMIT = 20  # items per category: 20 x 10 brains x 2 variants = 400 outputs (fewer in small categories)
+PROMPT_VARIANTS, NATIVE_VARIANTS = "baseline,xml-tools", "baseline"
+LIMIT = 20  # items per category: 20 x 10 brains x 3 (two prompt variants, native) = 600 outputs
 # BFCL's checker takes a model name: one whose dots were sent as underscores (native), one that kept them
 NATIVE_MODEL, PROMPT_MODEL = "gpt-4o-2024-11-20-FC", "gorilla-openfunctions-v2"
 CHECKER = ROOT / "benchmarks" / "bfcl_reference_checker.py"
@@ -75,16 +78,19 @@ def sim_config(path: Path) -> Path:
 
 
 def run_brains(categories: list[str], limit: int, runs: Path, work: Path) -> None:
-    """One fleetbench run of every category on every brain; its records land under `runs`."""
-    cmd = [sys.executable, "-m", "cli", "run", *[bfcl.PREFIX + c for c in categories], "--phase", "tool-use",
-           "--models", ",".join(f"sim/{brain(a)}" for a in ANSWERS), "--tool-mode", "prompt",
-           "--variants", VARIANTS, "--limit", str(limit), "--runs-dir", str(runs), "--config", str(sim_config(work)),
-           "--concurrency", "32"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"fleetbench run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    """Two fleetbench runs of every category on every brain, prompt mode (both variants) and
+    native (one: the brain's native call does not depend on the prompt); records land under `runs`."""
+    config = sim_config(work)
+    for mode, variants in (("prompt", PROMPT_VARIANTS), ("native", NATIVE_VARIANTS)):
+        cmd = [sys.executable, "-m", "cli", "run", *[bfcl.PREFIX + c for c in categories], "--phase", "tool-use",
+               "--models", ",".join(f"sim/{brain(a)}" for a in ANSWERS), "--tool-mode", mode,
+               "--variants", variants, "--limit", str(limit), "--runs-dir", str(runs), "--config", str(config),
+               "--concurrency", "32"]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run(cmd, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"fleetbench run failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
 def records(runs: Path) -> Iterator[CallRecord]:
@@ -139,7 +145,7 @@ class Bfcl:
                 "model_name": NATIVE_MODEL if native else PROMPT_MODEL}
 
 
-def compare(recs: list[CallRecord], checker_python: Path) -> dict[str, Any]:
+def compare(recs: list[CallRecord], checker_python: Path, checker: Path = CHECKER) -> dict[str, Any]:
     """Both verdicts on every record; per category the counts and the disagreement classes."""
     data = Bfcl()
     ours: dict[str, CallRecord] = {}
@@ -148,7 +154,7 @@ def compare(recs: list[CallRecord], checker_python: Path) -> dict[str, Any]:
         key = f"{n}|{r.model}|{r.variant}|{r.item_id}"
         ours[key] = r
         cases.append(json.dumps(data.case(key, r)))
-    done = subprocess.run([str(checker_python), str(CHECKER)], input="\n".join(cases), capture_output=True,
+    done = subprocess.run([str(checker_python), str(checker)], input="\n".join(cases), capture_output=True,
                           text=True, check=False, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise SystemExit(f"BFCL's checker failed ({done.returncode}):\n{done.stderr[-3000:]}")
