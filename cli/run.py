@@ -146,6 +146,9 @@ def run_command(
     tool_mode: Annotated[str | None, typer.Option(help="tool-use: native, prompt or auto (per provider)")] = None,
     variants: Annotated[str | None, typer.Option(
         help="tool-use: prompt variants, e.g. baseline,few-shot,xml-tools,step-by-step")] = None,
+    bfcl_sample: Annotated[int | None, typer.Option(
+        help="tool-use: BFCL items per category asked beside our own suite (default 1 quick, 2 full; 0: none)")
+    ] = None,
     calibration_tasks: Annotated[Path | None, typer.Option(
         help="calibration: a tasks YAML instead of suites/calibration.yaml")] = None,
     calibrate: Annotated[bool, typer.Option(
@@ -176,7 +179,8 @@ def run_command(
                        ("execution-plan", execution_models)) if names},
                    options=phase_options(context_lengths=context_lengths, long_context_items=long_context_items,
                                          payload_depths=payload_depths,
-                                         tool_mode=tool_mode, variants=variants, calibrate=calibrate,
+                                         tool_mode=tool_mode, variants=variants, bfcl_sample=bfcl_sample,
+                                         calibrate=calibrate,
                                          # absolute: the phase subagents may run in another directory
                                          calibration_tasks=str(calibration_tasks.resolve())
                                          if calibration_tasks else None,

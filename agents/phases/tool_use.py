@@ -138,10 +138,10 @@ class ToolUsePhase(Phase):
         return chosen
 
     def _sample_size(self, options: Mapping[str, object]) -> int:
-        """BFCL items per sampled category (`bfcl_sample`; the default plan's when not given)."""
+        """BFCL items per sampled category (`--bfcl-sample`; the default plan's when not given)."""
         size = options.get("bfcl_sample", self.BFCL_SAMPLE)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise InputError("bfcl_sample", f"expected a count of items per BFCL category, got {size!r}")
+            raise InputError("--bfcl-sample", f"expected a count of items per BFCL category, got {size!r}")
         return size
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:

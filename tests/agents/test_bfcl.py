@@ -171,7 +171,7 @@ def test_the_default_tool_use_plan_samples_bfcl_beside_our_suite() -> None:
     assert sum(1 for i in full.plans["tool-use"] if i.category.startswith(bfcl.PREFIX)) == 2 * 4 * 4
     none = prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], limit=1, options={"bfcl_sample": 0}))
     assert not any(i.category.startswith(bfcl.PREFIX) for i in none.plans["tool-use"])
-    with pytest.raises(InputError, match="bfcl_sample"):
+    with pytest.raises(InputError, match="--bfcl-sample"):
         prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], options={"bfcl_sample": "many"}))
 
 
