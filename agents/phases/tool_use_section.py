@@ -177,8 +177,9 @@ class ToolUseSection:
         if not self.cells:
             return None
         means = self.means()
-        parts = [self._accuracy_table(means), self._failure_table(), self._improvement_table(means),
-                 self._tier_table(means), self._failed_calls_table()]
+        scored = [self._accuracy_table(means), self._failure_table(), self._improvement_table(means),
+                  self._tier_table(means)] if means else []  # every call failed: only why
+        parts = [*scored, self._failed_calls_table()]
         return "\n\n".join(p for p in parts if p)
 
     def _accuracy_table(self, means: Mapping[str, Mapping[str, ItemMeans]]) -> str:

@@ -227,3 +227,10 @@ async def test_end_to_end_good_passes_and_hallucinating_is_classified() -> None:
     assert summary is not None
     assert _row(summary, "Tool-use tier", "sim/hallucinating")[1:3] == ["baseline", "0.0%"]
     assert _row(summary, "Tool-use failure modes by category", "sim/hallucinating", "simple")[2] == "4"
+
+
+def test_a_section_with_no_scored_call_shows_only_why_the_calls_failed() -> None:
+    records = [_record("sim/m", "baseline", f"i{n}", None, error="server_error") for n in range(2)]
+    text = ToolUsePhase().summary_section(records)
+    assert text is not None and "Tool-use accuracy" not in text and "Tool-use tier" not in text
+    assert _row(text, "Tool-use calls that failed before answering", "sim/m")[1:4] == ["0", "2", "server_error 2"]
