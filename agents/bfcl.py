@@ -246,6 +246,10 @@ def load_bfcl_suite(name: str) -> LoadedSuite:
 # The default plan's BFCL sample: one category per kind of answer (one call, a choice among
 # several functions, several calls, no call)
 SAMPLE_CATEGORIES: tuple[str, ...] = ("simple_python", "multiple", "parallel", "irrelevance")
+# the sample's reply budget, our own tool-use suite's: 95 % of these categories' gold calls fit
+# in well under half of it as JSON, and the embedded models spend a larger one on prose
+# (measured in the main job at 512: 19 s per sampled call against 5.8 s per call of our suite)
+SAMPLE_MAX_TOKENS = 256
 
 
 def _draw_order(item_id: str) -> str:
@@ -255,7 +259,7 @@ def _draw_order(item_id: str) -> str:
 def sample_suites(per_category: int, categories: Sequence[str] = SAMPLE_CATEGORIES) -> list[LoadedSuite]:
     """`per_category` items of each category, the ones whose id hashes first: the same items in
     every run (so runs compare on shared items) without favouring BFCL's first, easiest ones,
-    and a new BFCL version moves only the items it changes. Empty when bfcl-eval is absent:
+    and a new BFCL version moves only the items it changes; replies get `SAMPLE_MAX_TOKENS`. Empty when bfcl-eval is absent:
     the sample rides beside our own suite and is never a reason for a run to fail."""
     if per_category <= 0 or data_dir() is None:
         return []
@@ -263,6 +267,8 @@ def sample_suites(per_category: int, categories: Sequence[str] = SAMPLE_CATEGORI
     for category in categories:
         loaded = load_bfcl_suite(PREFIX + category)
         keep = {i.id for i in sorted(loaded.suite.items, key=lambda i: _draw_order(i.id))[:per_category]}
-        suite = loaded.suite.model_copy(update={"items": [i for i in loaded.suite.items if i.id in keep]})
+        defaults = loaded.suite.defaults.model_copy(update={"max_tokens": SAMPLE_MAX_TOKENS})
+        suite = loaded.suite.model_copy(update={"items": [i for i in loaded.suite.items if i.id in keep],
+                                                "defaults": defaults})
         out.append(LoadedSuite(suite=suite, path=loaded.path, sha256=loaded.sha256))
     return out

@@ -178,3 +178,12 @@ def test_the_default_tool_use_plan_samples_bfcl_beside_our_suite() -> None:
 def test_the_sample_is_empty_without_bfcl_eval(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bfcl, "data_dir", lambda: None)
     assert bfcl.sample_suites(3) == []
+
+
+@needs_bfcl
+def test_the_sample_replies_get_our_suites_budget_and_a_bfcl_run_its_own() -> None:
+    sampled = [i for i in prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"])).plans["tool-use"]
+               if i.category.startswith(bfcl.PREFIX)]
+    assert {i.request.max_tokens for i in sampled} == {bfcl.SAMPLE_MAX_TOKENS}
+    (asked, *_) = prepare_run(RunSpec(suites=["bfcl:parallel"], limit=1, models=["sim/a"])).plans["tool-use"]
+    assert asked.request.max_tokens == bfcl.MAX_TOKENS
