@@ -24,8 +24,8 @@ import ray
 
 from cluster.limiter_actor import LimiterSpec, RayLink, ensure_limiter, make_spec
 from harness.allowance import Allowance
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
+from harness.local_limiters import LimiterCore
 
 LIMITS = ProviderLimits(max_concurrent=1000, requests_per_window=10_000_000, window_s=60)
 
