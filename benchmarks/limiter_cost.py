@@ -95,7 +95,7 @@ def main() -> None:
              log_to_driver=False)
     try:
         spec = make_spec("bench:limiter-cost", LIMITS, detached=False)
-        limiter = ensure_limiter(spec, "bench")  # held: a non-detached actor dies with its last handle
+        _limiter = ensure_limiter(spec, "bench")  # held: a non-detached actor dies with its last handle
         client = Client.remote()  # type: ignore[attr-defined]
         results["ray allowance"] = ray.get(client.allowance.remote(spec, args.calls, args.concurrency))
         rt_calls = max(1000, args.calls // 10)
