@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from calibration.settings import CalibrationSettings
 from harness.errors import InputError
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 from harness.model_ref import ModelRef
 from harness.providers.ollama_preflight import PreflightThresholds
 from harness.retry import RetryPolicy

@@ -25,7 +25,7 @@ from harness.catalogue import Catalogue, CatalogueEntry, cost_usd
 from harness.errors import ErrorClass
 from harness.fallback import FallbackTarget, call_with_fallback
 from harness.filler import cl100k_counter
-from harness.limits import Limiter
+from harness.limit_contract import Limiter
 from harness.loop_watch import LoopWatch
 from harness.records import CallRecord
 from harness.redact import default_redactor

@@ -14,8 +14,8 @@ from agents.phases import section_states
 from archive.aggregate import aggregate
 from archive.store import RunStore
 from calibration.calibrate import calibrate
+from calibration.decisions_md import decision_sections
 from calibration.select_run import write_selection
-from calibration.summary_md import decision_sections
 from harness.errors import InputError
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from agents.config import FleetConfig, ProviderSettings
 from harness.errors import InputError
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 from harness.providers.ollama_chat import LOCAL_PROVIDER
 from harness.providers.presets import GENERIC, SIM_PROVIDER, host_for
 from harness.providers.registry import (

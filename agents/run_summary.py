@@ -15,8 +15,8 @@ from agents.client_health import client_health, health_section
 from agents.config import FleetConfig, load_config
 from agents.phase_agent import PhaseReport
 from agents.phases import make_phase
+from archive.stats_md import render_run_summary
 from archive.store import RunDir
-from archive.summary_md import render_run_summary
 from harness.errors import InputError
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from agents.providers import LOCAL_PROVIDER, SIM_PROVIDER
 from harness.errors import InputError
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 from simulator.client import fetch_truths
 from simulator.config import load_sim_config
 from simulator.truth import RequestTruth

@@ -44,8 +44,8 @@ from archive.lineage import (
 from archive.lineage_fold import FileRead, LineageSummary, UnreadableRun, fold_lineage
 from archive.section_state import SectionFactory, SectionState
 from archive.stats import PhaseModelStats, StatsFold, success_interval
+from archive.stats_md import DASH, fmt_rate, phase_parts
 from archive.store import RunStore, atomic_write_bytes, atomic_write_text
-from archive.summary_md import DASH, fmt_rate, phase_parts
 from harness.errors import InputError
 
 AGGREGATE_JSON = "aggregate.json"

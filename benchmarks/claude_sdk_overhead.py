@@ -17,7 +17,7 @@ import sys
 import time
 
 from harness.call import execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.providers.claude_sdk import ClaudeAgentSDKProvider
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message

@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from harness.call import execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.providers.registry import AdapterSettings, api_spec
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message, ProviderAPI

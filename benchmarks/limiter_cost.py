@@ -22,10 +22,10 @@ from typing import Any
 
 import ray
 
-from cluster.limiter_actor import LimiterSpec, RayLink, ensure_limiter, make_spec
+from cluster.limiter_actor import NAMESPACE, LimiterSpec, RayLink, ensure_limiter, make_spec
 from harness.allowance import Allowance
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
+from harness.local_limiters import LimiterCore
 
 LIMITS = ProviderLimits(max_concurrent=1000, requests_per_window=10_000_000, window_s=60)
 
@@ -70,7 +70,7 @@ class Client:
 
     async def round_trips(self, spec: LimiterSpec, calls: int, concurrency: int) -> dict[str, float]:
         """Two messages per call to the limiter actor (its pool answers at once)."""
-        handle = ray.get_actor(spec.name, namespace="fleetbench")
+        handle = ray.get_actor(spec.name, namespace=NAMESPACE)
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
@@ -91,11 +91,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {"in-process allowance": in_process(args.calls, args.concurrency)}
-    ray.init(address="local", include_dashboard=False, namespace="fleetbench", configure_logging=False,
+    ray.init(address="local", include_dashboard=False, namespace=NAMESPACE, configure_logging=False,
              log_to_driver=False)
     try:
         spec = make_spec("bench:limiter-cost", LIMITS, detached=False)
-        ensure_limiter(spec, "bench")
+        _limiter = ensure_limiter(spec, "bench")  # held: a non-detached actor dies with its last handle
         client = Client.remote()  # type: ignore[attr-defined]
         results["ray allowance"] = ray.get(client.allowance.remote(spec, args.calls, args.concurrency))
         rt_calls = max(1000, args.calls // 10)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from harness_throughput import make_adapter, start_simulator  # this directory: run as a script
 
 from harness.call import execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message
 from simulator.client import configure

@@ -15,11 +15,11 @@ import msgspec
 
 from archive.store import atomic_write_bytes
 from calibration.benchmarks_data import DEFAULT_BENCHMARKS, load_benchmarks
+from calibration.decisions_md import read_struct
 from calibration.gather import archive_time
 from calibration.schema import RANKINGS_JSON, SELECTION_JSON, Rankings, Selection
 from calibration.selection import measured_by_model, select
 from calibration.settings import SelectionSettings
-from calibration.summary_md import read_struct
 from harness.errors import InputError
 
 

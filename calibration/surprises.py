@@ -16,8 +16,8 @@ from pathlib import Path
 import msgspec
 
 from archive.store import atomic_write_text
+from calibration.decisions_md import read_surprises
 from calibration.schema import SURPRISES_JSONL, SURPRISES_MD, RoutingWeights, Surprise
-from calibration.summary_md import read_surprises
 
 
 def expected_leader(category: str, before: RoutingWeights, configured: Mapping[str, str]) -> str | None:

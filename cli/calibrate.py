@@ -38,7 +38,7 @@ def _say(text: str) -> None:
 
 
 def _print(result: CalibrateResult) -> None:
-    from calibration.summary_md import sizing_text
+    from calibration.decisions_md import sizing_text
 
     applied = result.applied
     _say(f"routing weights v{result.weights.version}: {len(applied)} of {len(result.changes)} changes "

@@ -13,8 +13,8 @@ from rich.table import Table
 from agents.phases import make_phase
 from archive.browse import list_runs_table, show_run
 from archive.stats import PhaseModelStats
+from archive.stats_md import fmt_cost, fmt_ms, fmt_pct
 from archive.store import RunDir
-from archive.summary_md import fmt_cost, fmt_ms, fmt_pct
 
 if TYPE_CHECKING:
     from cluster.driver import RunResult

@@ -63,9 +63,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Which of MIN/DEFAULT/MAX for this task, and why."""
         from agents.config import load_config
+        from calibration.decisions_md import read_struct
         from calibration.routing import RouteRequest, route
         from calibration.schema import SELECTION_JSON, Selection
-        from calibration.summary_md import read_struct
         from harness.errors import InputError
 
         for flag, value, allowed in (("--importance", importance, ("normal", "critical")),

@@ -24,7 +24,7 @@ from agents.providers import ResolvedProvider
 from cluster.limiter_actor import NAMESPACE, LimiterSpec, RayLink
 from harness.allowance import Allowance
 from harness.catalogue import Catalogue
-from harness.limits import Limiter
+from harness.limit_contract import Limiter
 from harness.logs import configure_process_logging
 from harness.records import CallRecord
 from harness.retry import RetryPolicy

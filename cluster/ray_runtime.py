@@ -19,6 +19,9 @@ from harness.errors import InputError
 from harness.logs import verbose
 
 
+RAY_LOCAL = "local"  # Ray's address for "start a fresh local instance" (not a provider name)
+
+
 def ensure_ray(address: str | None) -> bool:
     """Returns True when this call started Ray (so the caller should shut it down)."""
     if ray.is_initialized():
@@ -33,7 +36,7 @@ def ensure_ray(address: str | None) -> bool:
         ray.init(address=address, **kwargs)  # type: ignore[arg-type]
     else:
         # "local": always a fresh instance, never a stray cluster found in /tmp/ray
-        ray.init(address="local", **kwargs)  # type: ignore[arg-type]
+        ray.init(address=RAY_LOCAL, **kwargs)  # type: ignore[arg-type]
     return True
 
 
@@ -46,7 +49,7 @@ def cluster_ip(address: str | None) -> str:
     servers start first; "auto" is resolved the way `ray.init` resolves it. A Ray Client
     address (ray://) keeps loopback: this machine is not a node of that cluster.
     """
-    if address is None or address == "local" or address.startswith("ray://"):
+    if address is None or address == RAY_LOCAL or address.startswith("ray://"):
         return LOOPBACK
     # private, but the very function ray.init uses to read "auto" and "host:port"
     from ray._private.services import canonicalize_bootstrap_address

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from calibration.decisions_md import sizing_text
 from calibration.schema import FailureRow, JudgeComparison, Rankings, RankRow, Sizing
-from calibration.summary_md import sizing_text
 from dashboard.html import DASH, cards, empty, esc, num, para, pct, section, table
 from dashboard.model import DashboardData
 from dashboard.svg import Bar, bar_chart, color_map

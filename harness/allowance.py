@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from harness.limit_contract import Lease, LimiterUnavailable, ProviderLimits
 from harness.limit_pool import ClientReport, Grant, Returned
-from harness.limits import Lease, LimiterUnavailable, ProviderLimits
 
 Clock = Callable[[], float]
 PREFETCH_S = 0.25

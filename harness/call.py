@@ -19,7 +19,7 @@ from typing import Literal
 import msgspec
 
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision
-from harness.limits import Lease, Limiter, LimiterUnavailable
+from harness.limit_contract import Lease, Limiter, LimiterUnavailable
 from harness.records import AttemptInfo
 from harness.redact import default_redactor
 from harness.retry import RetryPolicy, backoff_delay_s

@@ -16,7 +16,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import InputError
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 from harness.providers.registry import ApiKind, api_kinds
 from harness.yaml_input import locate_line, read_yaml, validate_document
 

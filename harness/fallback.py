@@ -18,7 +18,7 @@ import structlog
 
 from harness.call import CallOutcome, Sleep, execute_call
 from harness.errors import ErrorClass
-from harness.limits import Limiter
+from harness.limit_contract import Limiter
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, ProviderAPI
 

@@ -44,12 +44,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Sequence
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 CONFIDENCE = 0.95
 POWER = 0.8  # for the smallest detectable difference
@@ -76,6 +76,17 @@ class Interval(msgspec.Struct, frozen=True, kw_only=True):
         return self.n > 0 and (self.lo > value or self.hi < value)
 
 
+
+@cache
+def _stats() -> Any:  # scipy.stats (scipy ships no type information for it)
+    """scipy.stats, imported on first use. Why lazily: importing it takes ~0.6 s of CPU, and
+    every process of a run (the CLI, each actor) imports this module while most never draw
+    an interval; only the summaries and calibration do."""
+    from scipy import stats
+
+    return stats
+
+
 def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Interval:
     """Wilson score interval for a proportion: correct coverage near 0 and 1 and at small
     n, where the normal (Wald) interval collapses to a point."""
@@ -83,7 +94,7 @@ def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> Interval:
         return Interval(point=None, lo=0.0, hi=1.0, n=0)
     if not 0 <= successes <= n:
         raise ValueError(f"successes {successes} outside 0..{n}")
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = float(_stats().norm.ppf(0.5 + confidence / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -122,7 +133,7 @@ def _side(sums: FloatArray, squares: FloatArray, counts: FloatArray, bound: floa
     variance = np.maximum(spread, 0.0) * (n_eff + 1) / ((n_eff + 2) * (1 + q0) ** 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         nu = mean * (1 - mean) / variance - 1
-        quantile = stats.beta.ppf(tail, mean * nu, (1 - mean) * nu)
+        quantile = _stats().beta.ppf(tail, mean * nu, (1 - mean) * nu)
     point_like = (variance <= _TINY) | ~np.isfinite(quantile) | (nu <= 0)
     return np.asarray(np.where(point_like, np.clip(mean, 0.0, 1.0), quantile), dtype=np.float64)
 
@@ -240,7 +251,7 @@ def detectable_net_wins(n: float, power: float = POWER, confidence: float = CONF
     lo, _ = mean_limits(wins[:, None], wins[:, None], np.full((units + 1, 1), float(units)), confidence=confidence)
     decided = lo > 0.5  # the unit-scale lower limit of the win share above one half
     for rate in np.linspace(0.0, 1.0, 201):
-        if float(stats.binom.pmf(wins, units, (1 + rate) / 2)[decided].sum()) >= power:
+        if float(_stats().binom.pmf(wins, units, (1 + rate) / 2)[decided].sum()) >= power:
             return float(rate)
     return None
 
@@ -263,6 +274,6 @@ def detectable_difference(interval: Interval, power: float = POWER, confidence: 
     if interval.n == 0:
         return None
     _check_confidence(confidence)
-    z_alpha = float(stats.norm.ppf(0.5 + confidence / 2))
-    z_power = float(stats.norm.ppf(power))
+    z_alpha = float(_stats().norm.ppf(0.5 + confidence / 2))
+    z_power = float(_stats().norm.ppf(power))
     return (interval.hi - interval.lo) / 2 * (z_alpha + z_power) / z_alpha

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 import msgspec
 
 from harness.aimd import AdaptiveConcurrency, AdaptiveSettings, AdaptiveState
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 
 VALID_MIN_S = 0.05
 VALID_MAX_S = 1.0

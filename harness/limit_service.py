@@ -14,8 +14,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from harness.limit_contract import ProviderLimits
 from harness.limit_pool import ClientReport, Grant, LimitPool, PoolState
-from harness.limits import ProviderLimits
 
 Clock = Callable[[], float]
 Snapshot = Callable[[PoolState], None]

@@ -14,7 +14,7 @@ from agents.phases.stages import StagesPhase
 from agents.phases.streaming_ttft import StreamingTTFTPhase
 from agents.phases.tool_use import ToolUsePhase
 from archive.section_state import SectionFactory
-from archive.summary_md import SectionHook
+from archive.stats_md import SectionHook
 from harness.errors import InputError
 
 PHASES: dict[str, type[Phase]] = {

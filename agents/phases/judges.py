@@ -26,7 +26,7 @@ import msgspec
 from agents.phases.base import Phase, PlanContext
 from agents.plan import WorkItem, build_request, expand_repeats
 from archive.section_state import RecordView
-from archive.summary_md import fmt_ms, fmt_pct
+from archive.stats_md import fmt_ms, fmt_pct
 from calibration.judge_dataset import LoadedJudgeDataset, load_judge_dataset
 from calibration.judge_metrics import GENERATION_PHASE, PRODUCTION_PHASE, production_row
 from calibration.judge_parse import verdict_fields

@@ -22,8 +22,8 @@ from agents.phases.judges import (
     parse_error_lines,
 )
 from agents.plan import WorkItem, expand_repeats
+from archive.stats_md import DASH, fmt_ms, fmt_pct
 from archive.store import RESULTS, RunDir
-from archive.summary_md import DASH, fmt_ms, fmt_pct
 from calibration.judge_metrics import BENCH_PHASE, bench_row, target_scores
 from calibration.judge_parse import verdict_fields
 from harness.errors import InputError

@@ -23,7 +23,7 @@ from agents.suite import load_suite
 from archive.latency import Latencies
 from archive.mergeable import Mean, merge_keyed
 from archive.section_state import RecordView
-from archive.summary_md import fmt_ms, fmt_pct
+from archive.stats_md import fmt_ms, fmt_pct
 from harness.model_ref import ModelRef
 
 STAGES = ("context-summary", "retrieval-brief", "execution-plan")

@@ -58,7 +58,10 @@ def role_of(cmdline: Sequence[str], name: str = "") -> str:
     return name or first.rsplit("/", 1)[-1]
 
 
+SIM_SERVE = ["sim", "serve"]  # the `fleetbench sim serve` command line (not a provider name)
+
+
 def _fleetbench_role(args: Sequence[str]) -> str:
-    if args[:2] == ["sim", "serve"]:
+    if args[:2] == SIM_SERVE:
         return "simulator"
     return f"driver (fleetbench {args[0]})" if args else "driver (fleetbench)"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
 from harness.seam import Capabilities, ProviderAPI
 
 if TYPE_CHECKING:

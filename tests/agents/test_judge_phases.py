@@ -16,14 +16,14 @@ from agents.phases.judges_bench import JudgeBenchPhase
 from agents.plan import WorkItem
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.sinks import ListSink
-from archive.summary_md import DASH
+from archive.stats_md import DASH
 from calibration.judge_dataset import load_judge_dataset
 from calibration.judge_metrics import bench_row, production_row, target_scores
 from calibration.judge_prompt import normalise_score
 from calibration.settings import CalibrationSettings, JudgeSettings
 from harness.errors import InputError
-from harness.limiter import LimiterCore
-from harness.limits import Limiter, ProviderLimits
+from harness.limit_contract import Limiter, ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.model_ref import ModelRef
 from harness.records import CallRecord, encode_line
 from harness.retry import RetryPolicy

@@ -24,8 +24,8 @@ from agents.sinks import ListSink
 from agents.suite import load_suite
 from harness.errors import InputError
 from harness.filler import cl100k_counter
-from harness.limiter import LimiterCore
-from harness.limits import Limiter, ProviderLimits
+from harness.limit_contract import Limiter, ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.retry import RetryPolicy

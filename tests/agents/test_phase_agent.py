@@ -13,8 +13,8 @@ from agents.phases.base import PlanContext
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.sinks import ListSink
 from agents.suite import load_suite
-from harness.limiter import LimiterCore
-from harness.limits import Limiter, ProviderLimits
+from harness.limit_contract import Limiter, ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.model_ref import ModelRef
 from harness.retry import RetryPolicy
 from simulator.config import BrainConfig, FaultRule, OutputSpec, SimConfig

@@ -18,8 +18,8 @@ from agents.plan import WorkItem
 from agents.providers import ResolvedProvider, resolve_provider
 from agents.sinks import ListSink
 from agents.suite import load_suite
-from harness.limiter import UnlimitedLimiter
-from harness.limits import Limiter
+from harness.limit_contract import Limiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.retry import RetryPolicy

@@ -17,8 +17,8 @@ from agents.suite import load_suite
 from archive.store import RunStore
 from calibration.calibrate import calibrate
 from calibration.settings import CalibrationSettings
-from harness.limiter import LimiterCore
-from harness.limits import Limiter, ProviderLimits
+from harness.limit_contract import Limiter, ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.model_ref import ModelRef
 from harness.records import CallRecord
 from harness.retry import RetryPolicy

@@ -13,8 +13,8 @@ import pytest
 from archive.aggregate import aggregate
 from archive.browse import list_runs_table, show_run
 from archive.stats import summarize
+from archive.stats_md import render_run_summary
 from archive.store import RunStore
-from archive.summary_md import render_run_summary
 from harness.errors import InputError
 from harness.records import CallRecord
 

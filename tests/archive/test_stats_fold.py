@@ -8,7 +8,7 @@ import msgspec
 
 from archive.latency import EXACT_LIMIT, SKETCH_NOTE
 from archive.stats import StatsFold, summarize
-from archive.summary_md import render_run_summary
+from archive.stats_md import render_run_summary
 from harness.records import CallRecord
 
 

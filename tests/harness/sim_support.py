@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from harness.call import CallOutcome, execute_call
-from harness.limiter import LimiterCore, UnlimitedLimiter
+from harness.local_limiters import LimiterCore, UnlimitedLimiter
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message, ProviderAPI
 from simulator.config import BrainConfig, SimConfig

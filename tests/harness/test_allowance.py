@@ -10,10 +10,10 @@ import time
 import pytest
 
 from harness.allowance import Allowance, LinkDown
+from harness.limit_contract import Lease, ProviderLimits
 from harness.limit_pool import ClientReport, Grant, LimitPool
 from harness.limit_service import PoolService
-from harness.limiter import DirectLink, LimiterCore
-from harness.limits import Lease, ProviderLimits
+from harness.local_limiters import DirectLink, LimiterCore
 
 
 class FlakyLink(DirectLink):

@@ -10,8 +10,8 @@ import pytest
 
 from harness.call import CallOutcome, estimate_tokens, execute_call
 from harness.errors import ErrorClass, ProviderCallError, RetryDecision, RetryKind
-from harness.limiter import LimiterCore
-from harness.limits import Lease, ProviderLimits
+from harness.limit_contract import Lease, ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Capabilities, Message, ProviderAPI, ProviderResponse
 from harness.timing import CallClock

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from harness.fallback import FallbackTarget, call_with_fallback
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.providers.openai_compat import OpenAICompatProvider
 from harness.providers.openai_responses import OpenAIResponsesProvider
 from harness.retry import RetryPolicy

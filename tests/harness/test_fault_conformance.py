@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.providers.anthropic_messages import AnthropicProvider
 from harness.providers.ollama_chat import OllamaProvider
 from harness.providers.openai_compat import OpenAICompatProvider

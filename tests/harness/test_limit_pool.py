@@ -8,8 +8,8 @@ import random
 import pytest
 
 from harness.aimd import AdaptiveSettings
+from harness.limit_contract import ProviderLimits
 from harness.limit_pool import ClientReport, LimitPool, Returned, decode_state, encode_state, fair_shares
-from harness.limits import ProviderLimits
 
 FIXED = AdaptiveSettings(enabled=False)
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from harness.errors import ErrorClass
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.providers.ollama_chat import OllamaProvider
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.limiter import LimiterCore
-from harness.limits import ProviderLimits
+from harness.limit_contract import ProviderLimits
+from harness.local_limiters import LimiterCore
 from harness.providers.anthropic_messages import AnthropicProvider
 from harness.providers.openai_compat import OpenAICompatProvider
 from harness.retry_after import remaining_share

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from harness.call import execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.providers.anthropic_messages import AnthropicProvider
 from harness.providers.openai_compat import OpenAICompatProvider
 from harness.providers.openai_responses import OpenAIResponsesProvider

@@ -17,7 +17,7 @@ import ollama
 import pytest
 
 from harness.call import execute_call
-from harness.limiter import UnlimitedLimiter
+from harness.local_limiters import UnlimitedLimiter
 from harness.providers.ollama_chat import OllamaProvider
 from harness.retry import RetryPolicy
 from harness.seam import CallRequest, Message

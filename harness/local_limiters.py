@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.allowance import Allowance
+from harness.limit_contract import Lease, ProviderLimits
 from harness.limit_pool import ClientReport, Grant, LimitPool
 from harness.limit_service import PoolService
-from harness.limits import Lease, ProviderLimits
 
 Clock = Callable[[], float]
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from harness.limiter import LimiterCore, UnlimitedLimiter
-from harness.limits import Lease, LimiterUnavailable, ProviderLimits
+from harness.limit_contract import Lease, LimiterUnavailable, ProviderLimits
+from harness.local_limiters import LimiterCore, UnlimitedLimiter
 
 
 async def _started(task_count: int = 3) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import msgspec
 
+from calibration.decisions_md import decision_sections
 from calibration.schema import (
     JUDGE_COMPARISON_JSON,
     RANKINGS_JSON,
@@ -27,7 +28,6 @@ from calibration.schema import (
     WeightChange,
     WeightsVersion,
 )
-from calibration.summary_md import decision_sections
 
 
 def _write(path: Path, value: object) -> None:
