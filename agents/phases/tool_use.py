@@ -13,7 +13,7 @@ the expected calls alike, as BFCL does; prompt mode keeps the names as they are.
 
 Which items: the run's suites' tool items (a `bfcl:<category>` suite, `suites/tool_use.yaml`),
 or, when the run's suites have none, our own suite and a fixed sample of BFCL items beside it
-(`bfcl_sample` items per category, where bfcl-eval is installed), so the default plan always
+(`--bfcl-sample` items per category, where bfcl-eval is installed), so the default plan always
 asks BFCL's questions too. Calls are never executed.
 """
 
