@@ -152,6 +152,7 @@ class RunSession:
             for name, p in self.providers.items()}
         self._limiters = {name: ensure_limiter(spec, self.run_id, wait=False) for name, spec in self.limiter_specs.items()}
         self._pending_adds: list[Any] = []  # no-access records on their way to the collector
+        self._logged: list[Any] = []  # event-log calls not yet known to have run
         self._ever_spawned = False
         self._running: dict[str, _Running] = {}
         self.restarts: dict[str, int] = {}
@@ -187,7 +188,9 @@ class RunSession:
         return sim, local, started
 
     def _log(self, event: str, **fields: Any) -> None:
-        self.collector.log_event.remote(event, fields)
+        # kept until the close: an async actor runs its calls in no guaranteed order, so the
+        # close could otherwise overtake the last events and shut their log first
+        self._logged.append(self.collector.log_event.remote(event, fields))
 
     def done_keys(self) -> set[RecordKey]:
         """Keys already durable. A new run has none: not asking spares the first subagent
@@ -340,6 +343,8 @@ class RunSession:
     def _finish(self, status: str, failure: str | None = None) -> RunResult:
         with contextlib.suppress(Exception):  # their failure shows as the collector's own state
             ray.get(self._pending_adds, timeout=COLLECTOR_TIMEOUT_S)
+        if self._logged:  # finished or failed, each: an event lost with a dead collector is no record
+            ray.wait(self._logged, num_returns=len(self._logged), timeout=COLLECTOR_TIMEOUT_S)
         limiters = self._limiter_report()
         for limiter in self._limiters.values():
             with contextlib.suppress(Exception):
