@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from agents.config import FleetConfig, load_config
 from agents.load import LoadShape
 from agents.phases import DEFAULT_ORDER, Phase, PlanContext, make_phase
@@ -28,6 +30,11 @@ DEFAULT_MODELS = ["local/smollm2-135m", "local/gemma3-270m"]
 # "quick": a few calls per phase (each phase's `quick_options`), minutes on a laptop;
 # "full": every phase's complete defaults (the seeds' plan)
 PLANS = ("quick", "full")
+# the quick plan's reply budget. Why a cap: on two shared cores the embedded models write
+# ~20 tokens/s each while every phase runs at once, and the base model fills any budget it
+# is given, so 256-384-token replies made the tour take 8 minutes; 96 tokens still hold
+# every quick item's expected answer (a router JSON, a command, three bullets, a tool call)
+QUICK_MAX_TOKENS = 96
 
 
 def default_plan(suites: list[str], models: list[str]) -> str:
@@ -149,6 +156,13 @@ def context_windows(models: list[ModelRef], catalogue: Catalogue) -> dict[str, i
     return windows
 
 
+def capped_reply(item: WorkItem, max_tokens: int) -> WorkItem:
+    """`item` with its reply budget at most `max_tokens` (the quick plan's cap)."""
+    if item.request.max_tokens <= max_tokens:
+        return item
+    return msgspec.structs.replace(item, request=msgspec.structs.replace(item.request, max_tokens=max_tokens))
+
+
 def phase_context(phase: Phase, ctx: PlanContext, plan: str) -> PlanContext:
     """The context `phase` plans from: in the quick plan, its quick defaults fill whatever
     the user did not give (`--limit` and every phase flag still win)."""
@@ -202,6 +216,8 @@ def prepare_run(spec: RunSpec) -> PreparedRun:
                           stage: [str(m) for m in parse_models(names)] for stage, names in spec.stage_models.items()}},
                       context_windows=context_windows(models, catalogue))
     plans = {name: phase.plan(phase_context(phase, ctx, spec.plan)) for name, phase in phases.items()}
+    if spec.plan == "quick":
+        plans = {name: [capped_reply(item, QUICK_MAX_TOKENS) for item in plan] for name, plan in plans.items()}
     if spec.only_keys is not None:
         wanted = set(spec.only_keys)
         plans = {name: [i for i in plan if i.key in wanted] for name, plan in plans.items()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agents.phases import DEFAULT_ORDER
-from agents.run_setup import CATALOGUE_PATH, RunSpec, prepare_run
+from agents.run_setup import CATALOGUE_PATH, QUICK_MAX_TOKENS, RunSpec, prepare_run
 from harness.catalogue import load_catalogue
 from harness.errors import InputError
 
@@ -39,7 +39,17 @@ def test_quick_long_context_lengths_fit_every_window_and_make_a_curve() -> None:
         assert entry is not None and entry.context_window is not None
         # the whole prompt plus the answer's budget fits the window: no overflow by design
         assert int(item.meta["context_tokens"]) + item.request.max_tokens <= entry.context_window
-    assert {i.item_id for i in plan} == {"router-json", "three-bullets"}
+    assert {i.item_id for i in plan} == {"router-json"}
+
+
+def test_quick_replies_are_capped_and_full_ones_keep_the_suites_budget() -> None:
+    quick = prepare_run(RunSpec(plan="quick", phases=["baseline", "tool-use"]))
+    full = prepare_run(RunSpec(plan="full", phases=["baseline", "tool-use"]))
+    budgets = {i.item_id: i.request.max_tokens for plan in full.plans.values() for i in plan}
+    assert max(budgets.values()) > QUICK_MAX_TOKENS  # the cap has something to cap
+    for plan in quick.plans.values():
+        for item in plan:
+            assert item.request.max_tokens == min(budgets.get(item.item_id, item.request.max_tokens), QUICK_MAX_TOKENS)
 
 
 def test_full_plan_is_the_python_default_and_flags_win_over_quick_defaults() -> None:
