@@ -202,6 +202,10 @@ class StreamingTTFTPhase(BaselinePhase):
     name = "streaming-ttft"
     description = "the suite streamed on every model: TTFT, inter-token latency, what drives E2E"
 
+    # the quick plan: a short and a long answer per model (router JSON, nested JSON), enough to
+    # tell a slow start from slow tokens; the baseline phase asks the other formats
+    QUICK_ITEMS = 2
+
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
         """The baseline plan (and its constraint scoring), always streamed: TTFT and
         inter-token gaps only exist for a stream."""

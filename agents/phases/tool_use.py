@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.bfcl import sample_suites
+from agents.bfcl import SAMPLE_CATEGORIES, sample_suites
 from agents.config import FleetConfig
 from agents.phases.base import Phase, PlanContext
 from agents.phases.tool_use_prompts import VARIANTS, system_prompt, tool_names
@@ -93,19 +93,22 @@ class ToolUsePhase(Phase):
     tier1_min = 0.8
     tier2_min = 0.3
     # two items, with and without worked examples: still a measured prompt-fix A/B
-    QUICK_ITEMS = 2
+    QUICK_ITEMS = 1  # our suite's first tool item, beside the BFCL kinds below
     QUICK_VARIANTS = "baseline,few-shot"
     # BFCL items per category drawn beside our own suite (`agents.bfcl.SAMPLE_CATEGORIES`):
     # few enough for the main job's time, enough that every kind of answer is asked for
     BFCL_SAMPLE = 2
     QUICK_BFCL_SAMPLE = 1
+    # the quick plan's BFCL kinds: a plain call and no call (the main job's time allows two)
+    QUICK_BFCL_CATEGORIES = ("simple_python", "irrelevance")
 
     def configure(self, config: FleetConfig) -> None:
         self.tier1_min = config.tool_use.tier1_min
         self.tier2_min = config.tool_use.tier2_min
 
     def quick_options(self, ctx: PlanContext) -> dict[str, object]:
-        return {"limit": self.QUICK_ITEMS, "variants": self.QUICK_VARIANTS, "bfcl_sample": self.QUICK_BFCL_SAMPLE}
+        return {"limit": self.QUICK_ITEMS, "variants": self.QUICK_VARIANTS, "bfcl_sample": self.QUICK_BFCL_SAMPLE,
+                "bfcl_categories": self.QUICK_BFCL_CATEGORIES}
 
     def mode_for(self, model: ModelRef, ctx: PlanContext) -> str:
         forced = ctx.options.get("tool_mode")
@@ -134,7 +137,9 @@ class ToolUsePhase(Phase):
             ours = load_suite("tool_use")
             items = [i for i in ours.suite.items if i.tools]
             chosen = [(ours, items[: ctx.limit] if ctx.limit else items)]
-            chosen += [(s, list(s.suite.items)) for s in sample_suites(self._sample_size(ctx.options))]
+            categories = ctx.options.get("bfcl_categories", SAMPLE_CATEGORIES)
+            assert isinstance(categories, tuple)  # set by the plans, never by a user
+            chosen += [(s, list(s.suite.items)) for s in sample_suites(self._sample_size(ctx.options), categories)]
         return chosen
 
     def _sample_size(self, options: Mapping[str, object]) -> int:

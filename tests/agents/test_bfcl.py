@@ -163,11 +163,13 @@ def test_the_default_tool_use_plan_samples_bfcl_beside_our_suite() -> None:
     quick = prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"]))
     items = {(i.category, i.item_id) for i in quick.plans["tool-use"]}
     sampled = {c for c, _ in items if c.startswith(bfcl.PREFIX)}
-    assert sampled == {bfcl.PREFIX + c for c in bfcl.SAMPLE_CATEGORIES}
-    assert sum(1 for c, _ in items if c.startswith(bfcl.PREFIX)) == len(bfcl.SAMPLE_CATEGORIES)
+    assert sampled == {bfcl.PREFIX + c for c in ToolUsePhase.QUICK_BFCL_CATEGORIES}  # the quick plan's two kinds
+    assert sum(1 for c, _ in items if c.startswith(bfcl.PREFIX)) == len(ToolUsePhase.QUICK_BFCL_CATEGORIES)
     again = prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"]))
     assert {(i.category, i.item_id) for i in again.plans["tool-use"]} == items
     full = prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], limit=1))
+    assert {i.category for i in full.plans["tool-use"] if i.category.startswith(bfcl.PREFIX)} == {
+        bfcl.PREFIX + c for c in bfcl.SAMPLE_CATEGORIES}
     assert sum(1 for i in full.plans["tool-use"] if i.category.startswith(bfcl.PREFIX)) == 2 * 4 * 4
     none = prepare_run(RunSpec(phases=["tool-use"], models=["sim/a"], limit=1, options={"bfcl_sample": 0}))
     assert not any(i.category.startswith(bfcl.PREFIX) for i in none.plans["tool-use"])
@@ -182,8 +184,8 @@ def test_the_sample_is_empty_without_bfcl_eval(monkeypatch: pytest.MonkeyPatch) 
 
 @needs_bfcl
 def test_the_sample_replies_get_our_suites_budget_and_a_bfcl_run_its_own() -> None:
-    sampled = [i for i in prepare_run(RunSpec(plan="quick", phases=["tool-use"], models=["sim/a"])).plans["tool-use"]
+    sampled = [i for i in prepare_run(RunSpec(plan="full", phases=["tool-use"], models=["sim/a"])).plans["tool-use"]
                if i.category.startswith(bfcl.PREFIX)]
-    assert {i.request.max_tokens for i in sampled} == {bfcl.SAMPLE_MAX_TOKENS}
+    assert {i.request.max_tokens for i in sampled} == {bfcl.SAMPLE_MAX_TOKENS}  # the quick plan caps it lower
     (asked, *_) = prepare_run(RunSpec(suites=["bfcl:parallel"], limit=1, models=["sim/a"])).plans["tool-use"]
     assert asked.request.max_tokens == bfcl.MAX_TOKENS
