@@ -33,7 +33,7 @@ PLANS = ("quick", "full")
 # the quick plan's reply budget. Why a cap: on two shared cores the embedded models write
 # ~20 tokens/s each while every phase runs at once, and the base model fills any budget it
 # is given, so 256-384-token replies made the tour take 8 minutes; 80 tokens still hold
-# every quick item's expected answer (a router JSON, a command, three bullets, a tool call)
+# every quick item's expected answer (a router JSON, a label, a command, three bullets, a tool call)
 QUICK_MAX_TOKENS = 80
 
 

@@ -55,7 +55,7 @@ class BaselinePhase(Phase):
     name = "baseline"
     description = "the suite on the chosen models, with machine-checked constraints"
 
-    QUICK_ITEMS = 4  # four formats (router JSON, nested JSON, a command, bullets) per model
+    QUICK_ITEMS = 4  # four formats (router JSON, a label, a command, bullets) per model
 
     def __init__(self) -> None:
         self._items: dict[str, SuiteItem] = {}

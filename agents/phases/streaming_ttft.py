@@ -202,8 +202,8 @@ class StreamingTTFTPhase(BaselinePhase):
     name = "streaming-ttft"
     description = "the suite streamed on every model: TTFT, inter-token latency, what drives E2E"
 
-    # the quick plan: a short and a long answer per model (router JSON, nested JSON), enough to
-    # tell a slow start from slow tokens; the baseline phase asks the other formats
+    # the quick plan: the two first formats per model (router JSON, a one-word label), enough to
+    # time a first token and the tokens after it on each model; the baseline phase asks the rest
     QUICK_ITEMS = 2
 
     def plan(self, ctx: PlanContext) -> list[WorkItem]:
