@@ -1,7 +1,7 @@
 """Rankings the data support: per category, per score source, and an equal-weight overall.
 
-Why the item is the unit: an item's repeats (and its prompt variants, and the same item on
-other days) are one measurement of the model on that item, so each item contributes its
+Why the item is the unit: an item's repeats (and its prompt variants, the phases that ask
+it, and the same item on other days) are one measurement of the model on that item, so each item contributes its
 mean once; `--repeat 5` on the same outputs moves no interval.
 
 Why ranks come from paired comparisons: two models answered the same items, and an item's
@@ -45,7 +45,7 @@ from harness.intervals import (
 
 DEFAULT_CONFIDENCE = CONFIDENCE
 SCORE_RANGE = (0.0, 100.0)
-UnitId = tuple[str, str, str]  # (source, phase, item_id)
+UnitId = tuple[str, str]  # (source, item_id): the same item asked by several phases is one unit
 METHOD_TEXT = (
     "the item is the unit (its repeats, prompt variants and runs averaged first); means and 95% intervals by a "
     "Bayesian bootstrap with one pseudo-observation at the bound (Clopper-Pearson on 0/1 scores; closed form, "
@@ -128,10 +128,18 @@ def build_rankings(units: Mapping[UnitKey, list[float]], calls: Mapping[CallKey,
     overall: Table = {}
     by_category: dict[str, Table] = {}
     by_source: dict[str, Table] = {}
-    for (model, source, phase, item, category), (total, n) in sorted(units.items()):
+    # one unit per item across phases: streaming-ttft re-asks the baseline items and
+    # long-context asks them again under filler, so per phase they would be counted twice
+    # or three times, and an interval would narrow on repeats of one prompt
+    merged: dict[tuple[str, str, str, str], list[float]] = {}
+    for (model, source, _phase, item, category), (total, n) in units.items():
+        acc = merged.setdefault((model, source, item, category), [0.0, 0.0])
+        acc[0] += total
+        acc[1] += n
+    for (model, source, item, category), (total, n) in sorted(merged.items()):
         if n <= 0:
             continue
-        mean, answers, unit = total / n, int(n), (source, phase, item)
+        mean, answers, unit = total / n, int(n), (source, item)
         _put(overall, model, category, unit, mean, answers)
         _put(by_category.setdefault(category, {}), model, category, unit, mean, answers)
         _put(by_source.setdefault(source, {}), model, category, unit, mean, answers)

@@ -57,6 +57,18 @@ def test_repeats_of_an_item_are_one_unit() -> None:
     assert [r.answers for r in build_rankings(five, {}, now="t").overall] == [20, 20]
 
 
+def test_an_item_asked_by_several_phases_is_one_unit() -> None:
+    """The default plan's streaming-ttft phase re-asks the baseline items: the same outputs in
+    both phases must not count each item twice (n stays the number of items)."""
+    scores_a, scores_b = [100.0, 0.0, 100.0, 100.0], [0.0, 0.0, 100.0, 0.0]
+    once = {**units("a", scores_a), **units("b", scores_b)}
+    twice = {**once, **units("a", scores_a, phase="streaming-ttft"), **units("b", scores_b, phase="streaming-ttft")}
+    strip = [(r.model, r.rank, r.mean, r.ci_low, r.ci_high, r.n) for r in build_rankings(once, {}, now="t").overall]
+    assert strip == [(r.model, r.rank, r.mean, r.ci_low, r.ci_high, r.n)
+                     for r in build_rankings(twice, {}, now="t").overall]
+    assert [r.n for r in build_rankings(twice, {}, now="t").overall] == [4, 4]
+
+
 def test_overall_is_an_equal_weight_mean_over_categories() -> None:
     """The measured defect: "overall" pooled 10 tool calls with 2 rubric scores."""
     data = {**units("m", [100.0] * 10, category="simple", source="tool"),
