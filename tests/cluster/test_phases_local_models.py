@@ -25,7 +25,9 @@ def test_every_phase_on_the_local_models(ray_local: None, tmp_path: Path) -> Non
     runs = tmp_path / "runs"
     spec = RunSpec(suites=["baseline"], phases=["long-context", "tool-use", "streaming-ttft", "stages"],
                    limit=1, options={"context_lengths": "1k,2k,9k", "variants": "baseline,few-shot",
-                                     "calibrate": False})
+                                     # BFCL's sample is tested on the simulator; here it would
+                                     # add 32 real-model calls to a test that must stay a minute
+                                     "bfcl_sample": 0, "calibrate": False})
     result = run(spec, runs_dir=runs)
     assert result.status == "completed"
     records = run_records(runs, result.run_id)
@@ -53,11 +55,13 @@ def test_every_phase_on_the_local_models(ray_local: None, tmp_path: Path) -> Non
     assert all(r.extra["tool_mode"] == "prompt" for r in tool)
     failed = [r for r in tool if r.extra["tool_passed"] is not True]
     assert all(isinstance(r.extra.get("tool_failure"), str) for r in failed)
-    assert "**Tool-use failure modes**" in summary and "**Tool-use tier**" in summary
+    assert "**Tool-use failure modes by category**" in summary and "**Tool-use tier**" in summary
     tier_table = summary.split("**Tool-use tier**", 1)[1].split("\n\n", 2)[1].splitlines()
     for model in LOCAL:
         row = next(line for line in tier_table if line.startswith(f"| {model} |"))
-        assert any(f"{tier} ({name})" in row for tier, name in ((1, "capable"), (2, "partial"), (3, "incapable")))
+        # a tier only when the interval allows one; at n = 1 item it spans several
+        assert any(f"{tier} ({name})" in row for tier, name in ((1, "capable"), (2, "partial"), (3, "incapable"))) \
+            or "uncertain: tier " in row
 
     # streaming-ttft: streamed, TTFT <= E2E, each model labelled by the stated rule
     ttft = by_phase["streaming-ttft"]
