@@ -18,7 +18,6 @@ from cluster.limiter_actor import NAMESPACE
 from harness.errors import InputError
 from harness.logs import verbose
 
-
 RAY_LOCAL = "local"  # Ray's address for "start a fresh local instance" (not a provider name)
 
 
