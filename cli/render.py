@@ -17,7 +17,7 @@ from archive.stats_md import fmt_cost, fmt_ms, fmt_pct
 from archive.store import RunDir
 
 if TYPE_CHECKING:
-    from cluster.driver import RunResult
+    from cluster.run_watch import RunResult
 
 
 def stats_table(rows: list[PhaseModelStats], title: str | None = None) -> Table:

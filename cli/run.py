@@ -28,7 +28,7 @@ from harness.errors import InputError
 
 if TYPE_CHECKING:
     from agents.run_setup import PreparedRun, RunSpec
-    from cluster.driver import RunResult
+    from cluster.run_watch import RunResult
 
 
 def checked_run(spec: RunSpec, runs_dir: Path, *, run_id: str | None, resume: str | None,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -34,6 +34,7 @@ from cluster.interrupt import ctrl_c_sets_flag
 from cluster.limiter_actor import LimiterSpec, ensure_limiter, make_spec
 from cluster.phase_actor import CHUNK, PhaseSubagent, chunk_items, holder_id, wait_dead, worker_handle
 from cluster.ray_runtime import cluster_ip, driver_node_id, ensure_ray, node_count
+from cluster.run_watch import RunProgress, RunResult, SilentProgress
 from harness.errors import ErrorClass, InputError
 from harness.logs import EventLog
 from harness.records import CallRecord, RecordKey
@@ -45,45 +46,6 @@ COLLECTOR_TIMEOUT_S = 120.0
 
 class CollectorLost(Exception):
     """The collector is gone for good (its restarts used up): the run cannot go on."""
-
-
-class RunProgress(Protocol):
-    """Whoever watches a run: the CLI draws it; scripts and tests get `SilentProgress`.
-
-    Why a protocol here: the driver must not import the CLI (dependencies point one way).
-    """
-
-    def start(self, totals: dict[str, int]) -> None: ...
-    def update(self, counts: dict[str, dict[str, int]]) -> None: ...
-    def note(self, message: str) -> None: ...
-    def close(self, counts: dict[str, dict[str, int]]) -> None: ...
-
-
-class SilentProgress:
-    """The default watcher: says nothing (the run's own event log is in the archive)."""
-
-    def start(self, totals: dict[str, int]) -> None:
-        pass
-
-    def update(self, counts: dict[str, dict[str, int]]) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-    def close(self, counts: dict[str, dict[str, int]]) -> None:
-        pass
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    run_dir: Path
-    status: str
-    counts: dict[str, dict[str, int]]
-    summary_path: Path
-    restarts: dict[str, int] = field(default_factory=dict)
-    failure: str | None = None
 
 
 @dataclass

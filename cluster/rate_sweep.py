@@ -17,8 +17,9 @@ import ray
 from agents.rate_sweep import SweepStep, measure_step, saturation_reason
 from agents.run_setup import RunSpec, prepare_run
 from archive.store import RunStore
-from cluster.driver import RunProgress, RunResult, run
+from cluster.driver import run
 from cluster.ray_runtime import ensure_ray
+from cluster.run_watch import RunProgress, RunResult
 from harness.errors import InputError
 
 

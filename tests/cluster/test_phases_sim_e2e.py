@@ -23,7 +23,8 @@ import pytest
 from agents.retry_plan import failed_keys
 from agents.run_setup import RunSpec
 from archive.store import RunStore
-from cluster.driver import RunResult, run
+from cluster.driver import run
+from cluster.run_watch import RunResult
 from harness.records import CallRecord
 from simulator.brains_scripted import BROKEN_PREFIX, FENCE_PREFIX
 from simulator.config import REFUSAL_TEXT, BrainConfig, FaultRule, OutputSpec, SimConfig
