@@ -16,6 +16,44 @@ import xxhash
 _HASH_CHUNK = 1 << 22
 
 
+class FoldExtra(msgspec.Struct, gc=False):
+    """The `extra` fields phase sections read, and only those: the rest of `extra` (a tool
+    call's arguments and detail, say) is the largest part of a record, and skipping it makes
+    the decode 22% faster (0.116 s against 0.148 s per 100k records here). Read like the
+    dict it stands for; a key that is not a field here raises AttributeError, so a section
+    that starts reading a new key fails its tests until the key is added, instead of
+    reading None."""
+
+    adherence: object = msgspec.UNSET
+    constraints: object = msgspec.UNSET
+    context_tokens: object = msgspec.UNSET
+    payload_depth: object = msgspec.UNSET
+    tool_passed: object = msgspec.UNSET
+    tool_failure: object = msgspec.UNSET
+    rubric: object = msgspec.UNSET
+    question: object = msgspec.UNSET
+    judge_parsed: object = msgspec.UNSET
+    judge_verdict: object = msgspec.UNSET
+    judge_score: object = msgspec.UNSET
+    judge_raw_score: object = msgspec.UNSET
+    parse_error: object = msgspec.UNSET
+    expected: object = msgspec.UNSET
+    target_model: object = msgspec.UNSET
+
+    def get(self, key: str, default: object = None, /) -> object:  # as dict.get
+        value = getattr(self, key)  # a key that is not a field: AttributeError
+        return default if value is msgspec.UNSET else value
+
+    def __getitem__(self, key: str, /) -> object:
+        value = getattr(self, key)
+        if value is msgspec.UNSET:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object, /) -> bool:
+        return isinstance(key, str) and getattr(self, key) is not msgspec.UNSET
+
+
 class FoldRecord(msgspec.Struct, kw_only=True, gc=False):
     """The record fields statistics and phase sections read (see RecordView)."""
 
@@ -36,7 +74,7 @@ class FoldRecord(msgspec.Struct, kw_only=True, gc=False):
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
     cost_usd: float | None = None
-    extra: dict[str, object] = msgspec.field(default_factory=dict)
+    extra: FoldExtra = msgspec.field(default_factory=lambda: FoldExtra())
 
 
 decode_fold_record = msgspec.json.Decoder(FoldRecord).decode

@@ -15,17 +15,18 @@ percentiles are the same either way.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import xxhash
 
-from archive.fold_record import decode_fold_record, hash_file
+from archive.fold_record import FoldRecord, decode_fold_record, hash_file
 from archive.lineage import RunMeta, winner_rank
 from archive.results_log import KeyFields
 from archive.section_state import RecordView, SectionFactory, SectionState
@@ -33,6 +34,8 @@ from archive.stats import PhaseModelStats, StatsFold
 from harness.errors import InputError
 
 _decode_key = msgspec.json.Decoder(KeyFields).decode  # just the key, for the passes that compare keys
+_decode_lines = msgspec.json.Decoder(FoldRecord).decode_lines
+_BLOCK = 1 << 20  # bytes read and decoded at a time (~1,000 records): bounded memory, few calls
 
 
 class UnreadableRun(Exception):
@@ -91,8 +94,8 @@ def fold_lineage(root: str, members: list[RunMeta], sizes: Mapping[str, int],
 
 
 def _lines(meta: RunMeta, size: int) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, line) of each line in the first `size` bytes of a run's results (the
-    fold pass inlines this loop)."""
+    """(byte offset, line) of each line in the first `size` bytes of a run's results, for the
+    passes that compare keys."""
     if size <= 0:
         return
     with open(meta.results, "rb") as fh:
@@ -117,54 +120,148 @@ def _bad(meta: RunMeta, number: int, exc: Exception) -> UnreadableRun:
     return UnreadableRun(meta.run_id, str(InputError(f"{meta.results}:{number}", f"corrupt record: {exc}")))
 
 
+def _records(meta: RunMeta, size: int, update: Callable[[memoryview], object],
+             reader: _BlockReader | None = None) -> Iterator[list[FoldRecord]]:
+    """The decoded records of the first `size` bytes of a run's results, a block at a time;
+    `update` sees every byte read, in order (the content hash).
+
+    Why blocks: `Decoder.decode_lines` decodes a block of lines in one call, and the hash
+    takes one update per block. The blocks are read into one reused buffer and decoded in
+    place: a fresh 1 MB bytes object per block, and a copy of it, cost 0.08 s per 100k
+    records here (page faults and copying), a third of the decode itself. The line a block
+    ends inside moves to the buffer's front. A block whose record count differs from its
+    line count (a blank line, or two records on one line, which `decode_lines` would accept)
+    or that fails to decode is decoded again line by line, which keeps the per-line rules
+    exact: blank lines skipped, a corrupt line named by its number, a torn final line (no
+    newline) ignored."""
+    if size <= 0:
+        return
+    if reader is None or len(reader.buffer) < _BLOCK:
+        reader = _reader()
+    reader.filled = 0
+    with open(meta.results, "rb") as fh:
+        remaining, offset = size, 0
+        while remaining > 0:
+            got = reader.fill(fh, remaining)
+            if got == 0:
+                break
+            update(reader.view[reader.filled - got: reader.filled])
+            remaining -= got
+            cut = reader.filled if remaining <= 0 else reader.buffer.rfind(b"\n", 0, reader.filled) + 1
+            if cut > 0:
+                yield _decode_block(meta, reader, cut, offset)
+                offset += cut
+            reader.keep_from(cut)
+        if reader.filled:  # the file ended (shorter than `size`) inside a line
+            yield _decode_block(meta, reader, reader.filled, offset)
+
+
+_local = threading.local()
+
+
+def _reader() -> _BlockReader:
+    """This thread's block reader, made once: a fresh 1 MB buffer per lineage (zeroed, then
+    faulted in) cost 2% of a cold aggregate over 477 lineages."""
+    reader: _BlockReader | None = getattr(_local, "reader", None)
+    if reader is None or reader.block != _BLOCK:
+        reader = _local.reader = _BlockReader(_BLOCK)
+    return reader
+
+
+class _BlockReader:
+    """A reusable read buffer: `buffer[:filled]` holds unread-by-decode bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.block = size
+        self.buffer = bytearray(size)
+        self.view = memoryview(self.buffer)
+        self.newline = np.empty(size, dtype=bool)
+        self.filled = 0
+
+    def fill(self, fh: BufferedReader, limit: int) -> int:
+        """Read up to `limit` more bytes after the kept ones (growing the buffer when one line
+        fills it); the bytes read."""
+        if self.filled == len(self.buffer):
+            self.view.release()
+            self.buffer.extend(bytes(len(self.buffer)))
+            self.view = memoryview(self.buffer)
+            self.newline = np.empty(len(self.buffer), dtype=bool)
+        got = fh.readinto(self.view[self.filled: self.filled + min(len(self.buffer) - self.filled, limit)])
+        self.filled += got or 0
+        return got or 0
+
+    def lines(self, end: int) -> int:
+        """Lines in `buffer[:end]`, a final one without its newline included. numpy counts
+        newlines 3x faster than bytes.count (0.018 s against 0.052 s per 100 MB here)."""
+        found = np.equal(np.frombuffer(self.buffer, np.uint8, end), 0x0A, out=self.newline[:end])
+        return int(np.count_nonzero(found)) + (end > 0 and self.buffer[end - 1] != 0x0A)
+
+    def keep_from(self, cut: int) -> None:
+        """Move `buffer[cut:filled]` to the front."""
+        tail = self.filled - cut
+        if tail and cut:
+            self.buffer[:tail] = self.buffer[cut:self.filled]
+        self.filled = tail
+
+
+def _decode_block(meta: RunMeta, reader: _BlockReader, end: int, offset: int) -> list[FoldRecord]:
+    """The records in the reader's first `end` bytes (whole lines, but for a torn final one),
+    which begin at byte `offset` of the file."""
+    try:
+        records = _decode_lines(reader.view[:end])
+    except msgspec.DecodeError:
+        records = None
+    if records is not None and len(records) == reader.lines(end):
+        return records
+    out = []
+    for line in bytes(reader.view[:end]).splitlines(keepends=True):
+        try:
+            out.append(decode_fold_record(line))
+        except msgspec.DecodeError as exc:
+            if not line.strip():
+                pass
+            elif not line.endswith(b"\n"):  # the final line, without its newline: a torn write
+                break
+            else:
+                raise _bad(meta, line_number(meta.results, offset), exc) from None
+        offset += len(line)
+    return out
+
+
 def _fold(root: str, members: list[RunMeta], sizes: Mapping[str, int], factories: Mapping[str, SectionFactory],
           reads: dict[str, FileRead], hashes: array[int] | None, losers: set[int] | None,
           missing_parent: str | None) -> LineageSummary:
     """One pass folding every record but those at `losers` positions (lineage order); appends
     each folded record's key hash to `hashes` when given."""
     stats = StatsFold()
-    stats_add = stats.add
     sections: dict[str, SectionState] = {}
     adders: dict[str, object] = {}
     counts = {m.run_id: 0 for m in members}
     supplied = dict(counts)
-    decode = decode_fold_record
     position = 0
+    reader = _reader()
     for meta in members:
         decoded = kept = 0
         size = sizes[meta.run_id]
         hasher = xxhash.xxh3_128() if meta.run_id not in reads else None
         update = hasher.update if hasher is not None else _no_update
-        with open(meta.results, "rb") if size > 0 else nullcontext(iter(())) as fh:
-            end = 0
-            for line in fh:  # io's C line iterator: faster here than splitting read blocks
-                start = end
-                end += len(line)
-                if end > size:  # the bytes the key covers end inside (or before) this line
-                    if start >= size:
-                        break
-                    line = line[: size - start]
-                update(line)  # the content hash, from the same bytes (a second read cost 0.3 s per 1M records)
-                try:
-                    r = decode(line)
-                except msgspec.DecodeError as exc:
-                    if not line.strip():
-                        continue
-                    if not line.endswith(b"\n"):  # the final line, without its newline: a torn write
-                        break
-                    raise _bad(meta, line_number(meta.results, start), exc) from None
-                decoded += 1
-                if losers is not None:
-                    position += 1
-                    if position - 1 in losers:
-                        continue
-                kept += 1
-                if hashes is not None:
-                    hashes.append(hash((r.phase, r.item_id, r.model, r.variant, r.repeat)))
-                stats_add(r)
-                add = adders.get(r.phase, _MISSING)
-                if add is _MISSING:
-                    add = adders[r.phase] = _section_adder(r.phase, factories, sections)
+        for block in _records(meta, size, update, reader):
+            decoded += len(block)
+            if losers is not None:
+                first = position
+                position += len(block)
+                block = [r for i, r in enumerate(block, first) if i not in losers]
+            kept += len(block)
+            if hashes is not None:
+                hashes.extend([hash((r.phase, r.item_id, r.model, r.variant, r.repeat)) for r in block])
+            stats.add_all(block)
+            phase, add = None, None
+            for r in block:  # a run's records come phase by phase: one lookup per change
+                if r.phase != phase:
+                    phase = r.phase
+                    add = adders.get(phase, _MISSING)
+                    if add is _MISSING:
+                        add = adders[phase] = _section_adder(phase, factories, sections)
                 if add is not None:
                     add(r)  # type: ignore[operator]
         if hasher is not None:
@@ -175,7 +272,7 @@ def _fold(root: str, members: list[RunMeta], sizes: Mapping[str, int], factories
                           missing_parent=missing_parent, rows=stats.rows())
 
 
-def _no_update(data: bytes) -> None:
+def _no_update(data: memoryview) -> None:
     """The hasher's stand-in on passes that do not hash."""
 
 

@@ -22,13 +22,26 @@ The contract every phase's state keeps:
 States read records through `RecordView`, the fields a section may use, so the aggregate can
 decode only those fields from the archive (cheaper than a whole `CallRecord`, which also
 satisfies the view). A section that needs another field adds it to `RecordView` and to the
-aggregate's decoded record type (`archive/fold_record.py`).
+aggregate's decoded record type (`archive/fold_record.py`); an `extra` key it reads joins
+`FoldExtra` there (reading one it lacks raises AttributeError, so a forgotten one cannot read as absent).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol, Self, TypeVar
+from typing import Protocol, Self, TypeVar, overload
+
+
+class ExtraFields(Protocol):
+    """The read side of `CallRecord.extra` that sections use: a dict satisfies it, and so does
+    the aggregate's decoded subset (`archive.fold_record.FoldExtra`)."""
+
+    @overload
+    def get(self, key: str, /) -> object: ...
+    @overload
+    def get(self, key: str, default: object, /) -> object: ...
+    def __getitem__(self, key: str, /) -> object: ...
+    def __contains__(self, key: object, /) -> bool: ...
 
 
 class RecordView(Protocol):
@@ -69,7 +82,7 @@ class RecordView(Protocol):
     @property
     def cost_usd(self) -> float | None: ...
     @property
-    def extra(self) -> Mapping[str, object]: ...
+    def extra(self) -> ExtraFields: ...
 
 
 class SectionState(Protocol):

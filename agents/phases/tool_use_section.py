@@ -147,7 +147,10 @@ class ToolUseSection:
             cell = (None, r.error_class or "unknown")
         else:
             return  # skipped: never called
-        self._cells(r.model, r.variant)[(r.item_id, r.repeat)] = cell
+        cells = self._index.get((r.model, r.variant))  # `_cells` inlined: the aggregate's hot path
+        if cells is None:
+            cells = self._cells(r.model, r.variant)
+        cells[(r.item_id, r.repeat)] = cell
         self.categories[r.item_id] = r.category
 
     def merge(self, other: ToolUseSection) -> None:

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from agents.phases import section_hooks, section_states
+from archive import lineage_fold
 from archive.aggregate import AGGREGATE_JSON, AGGREGATE_MD, aggregate
 from archive.aggregate_cache import CACHE_DIR
 from archive.lineage import build_lineages, read_run
@@ -64,7 +65,13 @@ def _expected(runs: Path) -> tuple[list[object], list[object], dict[str, str | N
     return lineages, summarize(winners), texts  # type: ignore[return-value]
 
 
-def test_streaming_aggregate_agrees_with_the_in_memory_lineages(tmp_path: Path) -> None:
+# the fold decodes blocks of lines; a block shorter than one line, and one of a few lines,
+# put block edges inside records, torn tails and the no-newline end
+@pytest.mark.parametrize("block", [None, 97, 4096])
+def test_streaming_aggregate_agrees_with_the_in_memory_lineages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 block: int | None) -> None:
+    if block is not None:
+        monkeypatch.setattr(lineage_fold, "_BLOCK", block)
     runs = _archive(tmp_path)
     result = aggregate(runs, section_states())
     lineages, overall, texts = _expected(runs)
@@ -135,6 +142,26 @@ def test_a_corrupt_run_is_left_out_named_and_remembered(tmp_path: Path) -> None:
     assert "## Unreadable runs (left out)" in (runs / AGGREGATE_MD).read_text()
     again = aggregate(runs, section_states())
     assert again.folded == [] and again.unreadable == result.unreadable  # not decoded again
+
+
+@pytest.mark.parametrize("block", [None, 97])
+def test_block_decoding_keeps_the_per_line_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 block: int | None) -> None:
+    """A blank line is skipped; two records on one line are a corrupt line, named by number,
+    although `decode_lines` alone would accept them."""
+    if block is not None:
+        monkeypatch.setattr(lineage_fold, "_BLOCK", block)
+    runs = tmp_path / "runs"
+    store = RunStore(runs)
+    blank = _run(store, "r01-blank", 1, records_for("baseline", n=20, seed=3))
+    lines = blank.results_path.read_bytes().split(b"\n")
+    blank.results_path.write_bytes(b"\n".join([*lines[:5], b"", b"   ", *lines[5:]]))
+    joined = _run(store, "r02-joined", 2, records_for("baseline", n=20, seed=4))
+    lines = joined.results_path.read_bytes().split(b"\n")
+    joined.results_path.write_bytes(b"\n".join([*lines[:7], lines[7] + b" " + lines[8], *lines[9:]]))
+    result = aggregate(runs, section_states())
+    assert {e.run_id: e.n_records for e in result.runs} == {"r01-blank": 20}
+    assert set(result.unreadable) == {"r02-joined"} and f"{joined.results_path}:8" in result.unreadable["r02-joined"]
 
 
 @pytest.mark.parametrize("sections", [None, {}])
