@@ -42,8 +42,9 @@ from archive.lineage import (
     read_run,
 )
 from archive.lineage_fold import FileRead, LineageSummary, UnreadableRun, fold_lineage
-from archive.section_state import SectionFactory, SectionState
-from archive.stats import PhaseModelStats, StatsFold, success_interval
+from archive.merged import Merged
+from archive.section_state import SectionFactory
+from archive.stats import PhaseModelStats, success_interval
 from archive.stats_md import DASH, fmt_rate, phase_parts
 from archive.store import RunStore, atomic_write_bytes, atomic_write_text
 from harness.errors import InputError
@@ -69,35 +70,10 @@ class Aggregate:
     sections: dict[str, str | None] = field(default_factory=dict)
 
 
-@dataclass
-class _Merged:
-    """The running merge over lineages, in root order."""
-
-    stats: StatsFold = field(default_factory=StatsFold)
-    sections: dict[str, SectionState] = field(default_factory=dict)
-    lineages: list[Lineage] = field(default_factory=list)
-    n_records: dict[str, int] = field(default_factory=dict)
-    lineage_of: dict[str, str] = field(default_factory=dict)
-    folded: list[str] = field(default_factory=list)
-
-    def add(self, summary: LineageSummary) -> None:
-        self.lineages.append(Lineage(root=summary.root, runs=summary.runs, supplied=summary.supplied,
-                                     records=summary.records, stats=summary.rows,
-                                     missing_parent=summary.missing_parent))
-        self.n_records.update(summary.n_records)
-        self.lineage_of.update(dict.fromkeys(summary.runs, summary.root))
-        self.stats.merge(summary.stats)
-        for phase, state in summary.sections.items():
-            mine = self.sections.get(phase)
-            if mine is None:
-                self.sections[phase] = state  # the lineage's own state is not used again
-            else:
-                mine.merge(state)
-
-
 def _lineage(root: str, members: list[RunMeta], parents: Mapping[str, str | None], cache: AggregateCache,
-             factories: Mapping[str, SectionFactory], merged: _Merged) -> LineageSummary:
-    """The lineage's summary, from the cache when its files are unchanged, else folded."""
+             factories: Mapping[str, SectionFactory], merged: Merged) -> tuple[LineageSummary, str]:
+    """The lineage's summary and cache key, from the cache when its files are unchanged,
+    else folded."""
     files = {m.run_id: cache.stat(m) for m in members}  # (size, mtime_ns)
     digests: dict[str, tuple[int, str]] = {}
     summary = None
@@ -124,14 +100,39 @@ def _lineage(root: str, members: list[RunMeta], parents: Mapping[str, str | None
     for meta in members:
         size, digest = digests[meta.run_id]
         cache.remember(meta, FileRead(size, digest), files[meta.run_id][1])
-    return summary
+    return summary, cache.key(members, digests)
 
 
-def _merge_all(metas: list[RunMeta], cache: AggregateCache, factories: Mapping[str, SectionFactory]) -> _Merged:
+def _prefix(groups: list[tuple[str, list[RunMeta]]], cache: AggregateCache,
+            factories: Mapping[str, SectionFactory]) -> tuple[Merged, bytes | None]:
+    """The longest stored merged prefix that the archive's first lineages still match (and
+    its stored bytes), or an empty merge (archive/merged.py)."""
+    keys: list[str | None] = []
+    for stored in cache.prefixes():
+        merged = Merged.from_bytes(stored, factories)
+        if merged is None or len(merged.keys) > len(groups):
+            continue
+        while len(keys) < len(merged.keys):
+            _, members = groups[len(keys)]
+            keys.append(cache.lineage_key(members))
+        if keys[: len(merged.keys)] == merged.keys:
+            return merged, stored
+    return Merged(), None
+
+
+def _merge_all(metas: list[RunMeta], cache: AggregateCache, factories: Mapping[str, SectionFactory]) -> Merged:
     parents = {m.run_id: m.parent_run for m in metas}
-    merged = _Merged()
-    for root, members in lineage_groups(metas).items():
-        merged.add(_lineage(root, members, parents, cache, factories, merged))
+    groups = list(lineage_groups(metas).items())
+    merged, stored = _prefix(groups, cache, factories)
+    start = len(merged.keys)
+    but_last = stored if start == len(groups) - 1 else None  # the last lineage is the one new or changed
+    for index in range(start, len(groups)):
+        if index == len(groups) - 1 and but_last is None and index > 0:
+            but_last = merged.to_bytes()
+        root, members = groups[index]
+        merged.add(*_lineage(root, members, parents, cache, factories, merged))
+    if start < len(groups):
+        cache.save_prefixes(merged.to_bytes(), but_last)
     return merged
 
 

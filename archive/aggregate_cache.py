@@ -35,6 +35,7 @@ CACHE_DIR = ".aggregate-cache"
 FORMAT = 1
 _FILES = "files.msgpack"
 _LINEAGES = "lineages"
+PREFIXES = ("merged-all.msgpack", "merged-but-last.msgpack")  # see archive/merged.py
 
 
 class FileEntry(msgspec.Struct, array_like=True):
@@ -157,6 +158,38 @@ class AggregateCache:
                                    for phase, state in summary.sections.items()})
         self.lineages_dir.mkdir(parents=True, exist_ok=True)
         _write(self.lineages_dir / f"{summary.root}.msgpack", encode(stored))
+
+    def lineage_key(self, members: list[RunMeta]) -> str | None:
+        """The lineage's key from the stored file hashes alone, remembering them; None when a
+        file is not known as it is now (changed, new, or unreadable)."""
+        entries = []
+        for meta in members:
+            size, mtime_ns = self.stat(meta)
+            entry = self.known(meta, size, mtime_ns)
+            if entry is None or entry.unreadable:
+                return None
+            entries.append((meta, entry))
+        for meta, entry in entries:
+            self._seen[self._name(meta)] = entry
+        return self.key(members, {meta.run_id: (entry.size, entry.digest) for meta, entry in entries})
+
+    def prefixes(self) -> list[bytes]:
+        """The stored merged prefixes (all lineages, then all but the last), as stored."""
+        out = []
+        for name in PREFIXES:
+            try:
+                out.append((self.root / name).read_bytes())
+            except OSError:
+                continue
+        return out
+
+    def save_prefixes(self, merged_all: bytes, but_last: bytes | None) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _write(self.root / PREFIXES[0], merged_all)
+        if but_last is not None:
+            _write(self.root / PREFIXES[1], but_last)
+        else:
+            (self.root / PREFIXES[1]).unlink(missing_ok=True)
 
     def finish(self, roots: Iterable[str]) -> None:
         """Store the file hashes seen this time and drop summaries of lineages now gone."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import msgspec
@@ -11,7 +12,7 @@ import pytest
 from agents.phases import section_hooks, section_states
 from archive import lineage_fold
 from archive.aggregate import AGGREGATE_JSON, AGGREGATE_MD, aggregate
-from archive.aggregate_cache import CACHE_DIR
+from archive.aggregate_cache import CACHE_DIR, PREFIXES, AggregateCache
 from archive.lineage import build_lineages, read_run
 from archive.stats import summarize
 from archive.store import RunDir, RunStore
@@ -96,7 +97,7 @@ def test_same_archive_same_bytes_cached_or_not(tmp_path: Path) -> None:
     again = aggregate(runs, section_states())
     assert again.folded == []  # everything from the cache
     assert {name: (runs / name).read_bytes() for name in files} == files
-    for cached in (runs / CACHE_DIR / "lineages").iterdir():
+    for cached in [*(runs / CACHE_DIR / "lineages").iterdir(), *(runs / CACHE_DIR / name for name in PREFIXES)]:
         cached.unlink()
     rebuilt = aggregate(runs, section_states())
     assert len(rebuilt.folded) == len(first.folded)
@@ -114,6 +115,40 @@ def test_a_new_run_folds_only_its_lineage(tmp_path: Path) -> None:
     result = aggregate(runs, section_states())
     assert result.folded == ["r04-dups", "r10-retry-of-dups"]
     assert _expected(runs)[0] == result.lineages
+
+
+def _fresh_bytes(runs: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The aggregate files of a copy of the archive aggregated with no cache at all."""
+    copy = tmp_path / "fresh"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(runs, copy, ignore=shutil.ignore_patterns(CACHE_DIR))
+    aggregate(copy, section_states())
+    return {name: (copy / name).read_bytes() for name in (AGGREGATE_JSON, AGGREGATE_MD)}
+
+
+def test_a_new_run_or_a_retry_of_the_newest_continues_a_merged_prefix(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a new run, or a retry of the newest run, no other lineage's summary is loaded
+    (the merge of the rest is one cached prefix); a retry of an older run falls back to
+    them. Every time the files are byte for byte those of an uncached aggregate."""
+    runs = _archive(tmp_path)
+    store = RunStore(runs)
+    aggregate(runs, section_states())
+    loads: list[str] = []
+    real_load = AggregateCache.load
+    monkeypatch.setattr(AggregateCache, "load", lambda self, root, key: loads.append(root) or real_load(self, root, key))
+    _run(store, "r09-new", 9, records_for("baseline", n=25, seed=8))
+    assert aggregate(runs, section_states()).folded == ["r09-new"] and loads == []
+    _run(store, "r10-retry-newest", 10, _flip(records_for("baseline", n=25, seed=8), 2), parent="r09-new")
+    assert aggregate(runs, section_states()).folded == ["r09-new", "r10-retry-newest"]
+    assert set(loads) <= {"r09-new"}  # only the changed lineage's own (now stale) entry
+    files = {name: (runs / name).read_bytes() for name in (AGGREGATE_JSON, AGGREGATE_MD)}
+    assert files == _fresh_bytes(runs, tmp_path)
+    _run(store, "r11-retry-old", 11, _flip(records_for("stages", n=20, seed=2), 3), parent="r07-orphan")
+    result = aggregate(runs, section_states())
+    assert result.folded == ["r07-orphan", "r11-retry-old"] and "r01-root" in loads  # the others from their own cache
+    assert {name: (runs / name).read_bytes() for name in files} == _fresh_bytes(runs, tmp_path)
+    assert aggregate(runs, section_states()).folded == []
 
 
 def test_an_unchanged_file_with_a_new_mtime_is_not_folded_again(tmp_path: Path) -> None:
