@@ -1,5 +1,6 @@
 """Scale figures: `fleetbench aggregate` over 100k, 400k and 1M records against a msgspec decode
-pass over the same files, cold (no cache), warm (nothing new) and incremental (one new run).
+pass over the same files, cold (no cache), warm (nothing new) and incremental (one new run);
+then the 100k-call run (`benchmarks/many_calls.py --calls 100000`; `--calls 0` skips it).
 
     .venv/bin/python benchmarks/scale.py                      # seeds itself with a simulator run
     .venv/bin/python benchmarks/scale.py --seed-run DIR       # or reuse a run directory
@@ -7,9 +8,9 @@ pass over the same files, cold (no cache), warm (nothing new) and incremental (o
     .venv/bin/python benchmarks/scale.py --engines-python /tmp/engines/bin/python   # + DuckDB/Polars
 
 The archives are synthetic but made of real records: a simulator run (`fleetbench run smoke
---models sim/smollm2-135m-sim --repeat 20`, 1460 records over eight phases) is replicated into
+--models sim/smollm2-135m-sim --repeat 20`, 2100 records over six phases here) is replicated into
 dated run directories with fresh run ids, one run per day, in a temporary directory (never
-runs/). By default each run is one copy of the seed (685 runs make a million records); with
+runs/). By default each run is one copy of the seed (477 runs make a million records); with
 `--records-per-run N` each run holds N records (the seed repeated with shifted repeat numbers,
 so keys stay unique). Smaller archives hard-link the first runs of the largest.
 
@@ -219,10 +220,13 @@ def link_prefix(full: Path, target: Path, runs: int) -> None:
             os.link(run.parent / name, dest / name)
 
 
-def hundred_k_calls_figures() -> list[str]:
-    """The 100k-call run : calls/s and every process's peak RSS. Its own
-    benchmark fills this slot; this script does not make those calls."""
-    return ["100k-call run: not measured here (slot for the 100k-call benchmark's figures)"]
+def hundred_k_calls(calls: int, work: Path) -> int:
+    """The 100k-call run: `benchmarks/many_calls.py` at one size, its report printed as it
+    comes (calls/s, client CPU per call, every process's peak RSS by role and stage)."""
+    argv = [PYTHON, str(ROOT / "benchmarks" / "many_calls.py"), "--calls", str(calls),
+            "--json", str(work / "many_calls.json")]
+    print(f"\n{calls}-call run: {' '.join(argv[1:])}", flush=True)
+    return subprocess.run(argv, cwd=ROOT, check=False).returncode
 
 
 def main() -> None:
@@ -233,6 +237,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2, help="runs per figure; the fastest (by CPU) is shown")
     parser.add_argument("--engines-python", help="an interpreter with duckdb and polars, to time them too")
     parser.add_argument("--keep", type=Path, help="build the archives here and keep them")
+    parser.add_argument("--calls", type=int, default=100_000,
+                        help="calls in the many-calls run after the archives (0: skip it; ~5 min at 100k)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     work = args.keep or Path(tempfile.mkdtemp(prefix="fleetbench-scale-"))
@@ -255,8 +261,10 @@ def main() -> None:
                 shutil.rmtree(root, ignore_errors=True)
                 link_prefix(full, root, runs)
             report_size(root, size, runs, seed, manifest, per_run, args)
-        for line in hundred_k_calls_figures():
-            print(line)
+        if args.calls:
+            code = hundred_k_calls(args.calls, work)
+            if code != 0:
+                raise SystemExit(f"the {args.calls}-call run failed (exit {code})")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
