@@ -11,25 +11,46 @@ in latency from the schedule instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
-from harness.records import CallRecord
 from harness.timing import percentile
 
 SCHEDULE_LAG_P95_MS = 5.0
 LOOP_LAG_P95_MS = 5.0
 
 
-def client_health(records: Sequence[CallRecord], reports: Sequence[Any]) -> dict[str, dict[str, Any]]:
-    """Per phase: loop lag (p95 and worst over its workers), schedule lag p95, the verdict."""
-    phases = sorted({r.phase for r in records} | {getattr(rep, "phase", "") for rep in reports} - {""})
+class LagView(Protocol):
+    """What `schedule_lags` reads of a record (a `CallRecord` has both)."""
+
+    @property
+    def phase(self) -> str: ...
+    @property
+    def schedule_lag_ms(self) -> float | None: ...
+
+
+def schedule_lags(records: Iterable[LagView]) -> dict[str, list[float]]:
+    """Phase -> its calls' schedule lags (every phase with a record has a key): what
+    `client_health` reads of the records."""
+    lags: dict[str, list[float]] = {}
+    for r in records:
+        mine = lags.setdefault(r.phase, [])
+        if r.schedule_lag_ms is not None:
+            mine.append(r.schedule_lag_ms)
+    return lags
+
+
+def client_health(lags_by_phase: Mapping[str, Sequence[float]], reports: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Per phase: loop lag (p95 and worst over its workers), schedule lag p95, the verdict.
+    `lags_by_phase` is `schedule_lags(records)`: the lags alone, so a run's summary never
+    holds its records for this."""
+    phases = sorted(set(lags_by_phase) | {getattr(rep, "phase", "") for rep in reports} - {""})
     out: dict[str, dict[str, Any]] = {}
     for phase in phases:
         mine = [rep for rep in reports if getattr(rep, "phase", None) == phase]
         loop_p95 = max((rep.loop_lag_p95_ms for rep in mine if rep.loop_lag_p95_ms is not None), default=None)
         loop_max = max((rep.loop_lag_max_ms for rep in mine if rep.loop_lag_max_ms is not None), default=None)
-        lags = [r.schedule_lag_ms for r in records if r.phase == phase and r.schedule_lag_ms is not None]
+        lags = list(lags_by_phase.get(phase, ()))
         sched_p95 = percentile(lags, 95)
         dispatch_p95 = max((rep.dispatch_lag_p95_ms for rep in mine if rep.dispatch_lag_p95_ms is not None),
                            default=None)

@@ -41,10 +41,11 @@ _BLOCK = 1 << 20  # bytes read and decoded at a time (~1,000 records): bounded m
 class UnreadableRun(Exception):
     """A run's results file has a corrupt line; the aggregate leaves the run out."""
 
-    def __init__(self, run_id: str, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, run_id: str, error: InputError) -> None:
+        super().__init__(str(error))
         self.run_id = run_id
-        self.reason = reason
+        self.reason = str(error)
+        self.error = error  # names the file and line
 
 
 @dataclass
@@ -117,7 +118,7 @@ def line_number(path: Path, offset: int) -> int:
 
 
 def _bad(meta: RunMeta, number: int, exc: Exception) -> UnreadableRun:
-    return UnreadableRun(meta.run_id, str(InputError(f"{meta.results}:{number}", f"corrupt record: {exc}")))
+    return UnreadableRun(meta.run_id, InputError(f"{meta.results}:{number}", f"corrupt record: {exc}"))
 
 
 def _records(meta: RunMeta, size: int, update: Callable[[memoryview], object],

@@ -109,10 +109,14 @@ def phase_sections(records: Sequence[CallRecord], sections: Mapping[str, Section
                    heading: str = "##") -> list[str]:
     """Per phase: its stats table, then the phase's own section if it has one."""
     stats = summarize(records)
+    return phase_parts(stats, _section_texts(records, stats, sections), heading)
+
+
+def _section_texts(records: Sequence[CallRecord], stats: Sequence[PhaseModelStats],
+                   sections: Mapping[str, SectionHook] | None) -> dict[str, str | None]:
     hooks = sections or {}
-    texts = {phase: hook([r for r in records if r.phase == phase])
-             for phase in sorted({s.phase for s in stats}) if (hook := hooks.get(phase)) is not None}
-    return phase_parts(stats, texts, heading)
+    return {phase: hook([r for r in records if r.phase == phase])
+            for phase in sorted({s.phase for s in stats}) if (hook := hooks.get(phase)) is not None}
 
 
 def _join(value: Any) -> str:
@@ -123,7 +127,14 @@ def _join(value: Any) -> str:
 
 def render_run_summary(manifest: Mapping[str, Any], records: Sequence[CallRecord],
                        sections: Mapping[str, SectionHook] | None = None) -> str:
-    """A single run's `summary.md`."""
+    """A single run's `summary.md`, from its records in memory."""
+    stats = summarize(records)
+    return render_folded_summary(manifest, len(records), stats, _section_texts(records, stats, sections))
+
+
+def render_folded_summary(manifest: Mapping[str, Any], n_records: int, stats: Sequence[PhaseModelStats],
+                          texts: Mapping[str, str | None]) -> str:
+    """A single run's `summary.md` from its folded statistics and phase section texts."""
     suites = [s.get("name", "?") if isinstance(s, dict) else str(s) for s in manifest.get("suites") or []]
     header = [
         f"# Run {manifest.get('run_id', '?')}",
@@ -133,11 +144,11 @@ def render_run_summary(manifest: Mapping[str, Any], records: Sequence[CallRecord
         f"- phases: {_join(manifest.get('phases'))}",
         f"- models: {_join(manifest.get('models'))}",
         f"- suites: {_join(suites)}",
-        f"- records: {len(records)}",
+        f"- records: {n_records}",
     ]
     if manifest.get("parent_run"):
         header.append(f"- parent run: {manifest['parent_run']}")
-    if len(records) > EXACT_LIMIT:  # some row may have more values than are kept exactly
+    if n_records > EXACT_LIMIT:  # some row may have more values than are kept exactly
         header.append(f"- {SKETCH_NOTE}")
-    body = phase_sections(records, sections) if records else ["No results recorded."]
+    body = phase_parts(stats, texts) if n_records else ["No results recorded."]
     return "\n".join(header) + "\n\n" + "\n\n".join(body) + "\n"

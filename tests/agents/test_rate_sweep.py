@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.client_health import client_health
+from agents.client_health import client_health, schedule_lags
 from agents.phase_agent import PhaseReport
 from agents.rate_sweep import SweepStep, measure_step, render_sweep, saturation_reason
 from harness.records import CallRecord
@@ -41,10 +41,10 @@ def test_measure_step_counts_from_the_schedule() -> None:
 
 def test_client_bound_by_late_calls_or_a_stalled_loop_but_not_by_limiter_waits() -> None:
     records = [CallRecord(run_id="r", phase="p", item_id="a", model="m", status="ok", schedule_lag_ms=500.0)]
-    waits_only = client_health(records, [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=1.0,
+    waits_only = client_health(schedule_lags(records), [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=1.0,
                                                      dispatch_lag_p95_ms=0.5)])
     assert waits_only["p"]["client_bound"] is False  # 500 ms of limiter waits are the endpoint's
-    late = client_health(records, [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=1.0, dispatch_lag_p95_ms=9.0)])
+    late = client_health(schedule_lags(records), [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=1.0, dispatch_lag_p95_ms=9.0)])
     assert late["p"]["client_bound"] is True and "began late" in late["p"]["reasons"][0]
-    stalled = client_health([], [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=12.0, loop_lag_max_ms=40.0)])
+    stalled = client_health({}, [PhaseReport(phase="p", worker="w", loop_lag_p95_ms=12.0, loop_lag_max_ms=40.0)])
     assert stalled["p"]["client_bound"] is True and "stalled" in stalled["p"]["reasons"][0]
