@@ -16,7 +16,8 @@ from agents.run_setup import RunSpec
 from cluster.driver import run
 from tests.cluster.helpers import run_records
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+# real models on llama.cpp: ~190 s on a busy CI machine, past 300 s with a CPU hog on both cores
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
 
 LOCAL = {"local/smollm2-135m", "local/gemma3-270m"}
 

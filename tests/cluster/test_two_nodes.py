@@ -15,7 +15,8 @@ from agents.run_setup import RunSpec
 from cluster.driver import RunSession
 from tests.cluster.helpers import run_records, run_watched, sim_and_fleet_config, write_yaml
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+# a fresh node's workers start slowly on a busy 2-core machine: room beyond the default 300 s
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
 
 WINDOW_S = 1.0
 PER_WINDOW = 6
@@ -53,7 +54,8 @@ def test_limits_hold_across_nodes(two_nodes: Cluster, tmp_path: Path) -> None:
 
     records = run_records(runs, result.run_id)
     assert len(records) == len({r.key for r in records}) == 3 * 2 * 4
-    assert all(r.status == "ok" for r in records)
+    assert all(r.status == "ok" for r in records), [(r.error_class, r.error_message) for r in records
+                                                    if r.status != "ok"]
     nodes = {r.worker.split(":")[1] for r in records if r.worker}
     assert len(nodes) == 2, f"subagents ran on {nodes}"
     assert [t for t in truths if t.status == 429] == []  # the simulator refuses over its concurrency too
@@ -81,7 +83,7 @@ def test_a_node_dying_mid_run_loses_and_duplicates_nothing(two_nodes: Cluster, t
         session.spawn("baseline")
         # remove the node once it has answered a call and while work is left (a worker's start
         # on a fresh node can take longer than another worker's whole slice)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # ample for a slow start on a loaded machine, still a bound
         while time.monotonic() < deadline:
             answered = {r.worker.split(":")[1] for r in run_records(runs, session.run_id) if r.worker}
             if extra.node_id[:8] in answered:

@@ -50,7 +50,7 @@ async def test_streaming_ttft_matches_truth_and_usage_is_consumed(
         assert response.input_tokens == truth.input_tokens
         assert len(clock.content_ns) == 8  # the role-only chunk is not content
         assert clock.first_byte_ns is not None and clock.first_byte_ns <= clock.content_ns[0]
-    assert min(gaps) < 10.0, gaps
+    assert min(gaps) < 50.0, gaps  # the best of several calls: near the truth even on a loaded machine
 
 
 async def test_execute_call_streaming_outcome(sim: SimThread, provider: OpenAICompatProvider) -> None:
