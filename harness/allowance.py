@@ -374,7 +374,11 @@ class Allowance:
         self._allocation = grant.allocation
         self._acked = grant.allocation
         for batch in grant.batches:
-            self._batches.append(_Batch(batch.id, sent_at + grant.valid_s, batch.requests, batch.tokens))
+            # issued `held_s` after the pool received the sync, which was after `sent_at`: so
+            # this expiry is never later than the pool's own (issue + valid), however long the
+            # sync was parked; without `held_s` credits from a parked sync arrived expired
+            self._batches.append(_Batch(batch.id, sent_at + grant.held_s + grant.valid_s, batch.requests,
+                                        batch.tokens))
         if grant.pause_epoch != self._pause_epoch:
             self._pause_epoch = grant.pause_epoch
             if grant.paused_for_s > 0:

@@ -35,7 +35,10 @@ import msgspec
 from harness.aimd import AdaptiveConcurrency, AdaptiveSettings, AdaptiveState
 from harness.limit_contract import ProviderLimits
 
-VALID_MIN_S = 0.05
+# a credit's validity is never under 0.2 s: a sync's reply on a loaded 2-core machine can take
+# longer than 50 ms (the old floor), and credits that arrive already expired, every time,
+# starve the run ("no permit within 60 s" under a CPU hog). It only costs windows under 4 s.
+VALID_MIN_S = 0.2
 VALID_MAX_S = 1.0
 
 
@@ -90,6 +93,7 @@ class Grant(msgspec.Struct, kw_only=True):
     heartbeat_s: float = 1.0
     lease_ttl_s: float = 10.0
     pause_epoch: int = 0
+    held_s: float = 0.0  # how long the pool held the sync before answering (its credits' clock starts then)
 
     def is_news(self, report: ClientReport) -> bool:
         """Worth answering a parked sync for: something the client does not have yet."""

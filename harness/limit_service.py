@@ -42,7 +42,7 @@ class PoolService:
             self._snapshot(self.pool.state)
 
     async def sync(self, report: ClientReport) -> Grant:
-        now = self._clock()
+        now = received = self._clock()
         known = self.pool.apply(report, now)
         self._nudged.discard(report.client)
         self._bump()  # held slots or credits may have come back: others may now be served
@@ -55,6 +55,7 @@ class PoolService:
                 self._save()
                 if grant.batches or grant.allocation != report.allocation_ack:
                     self._bump()
+                grant.held_s = now - received
                 return grant
             wake = deadline
             nxt = self.pool.next_change_at(now)

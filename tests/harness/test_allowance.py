@@ -117,6 +117,40 @@ async def test_window_holds_across_clients_on_the_limiters_own_stamps() -> None:
         await c.aclose()
 
 
+class SlowLink(DirectLink):
+    """Replies that take `delay_s` to come back, as a sync to a Ray actor on a loaded machine."""
+
+    def __init__(self, service: PoolService, delay_s: float) -> None:
+        super().__init__(service)
+        self.delay_s = delay_s
+
+    async def sync(self, report: ClientReport) -> Grant:
+        grant = await super().sync(report)
+        await asyncio.sleep(self.delay_s)
+        return grant
+
+
+async def test_slow_replies_and_parked_syncs_still_bring_usable_credits() -> None:
+    """Credits whose reply took 0.1 s, or that waited parked in the pool for the window to
+    free, are still spendable on arrival: every call gets its permit (with the old 50 ms
+    validity every batch arrived expired and nothing ran), and the window holds on the
+    limiter's own grant stamps."""
+    limits = ProviderLimits(requests_per_window=2, window_s=0.5, safety_margin_s=0.0)
+    service = PoolService(LimitPool(default=limits))
+    allowance = Allowance(SlowLink(service, 0.1), client="c", run="r", limits=limits)
+    leases: list[Lease] = []
+
+    async def call() -> None:
+        lease = await allowance.acquire("h")
+        leases.append(lease)
+        await allowance.release(lease.lease_id)
+
+    await asyncio.wait_for(asyncio.gather(*(call() for _ in range(6))), 30)
+    stamps = sorted(lease.granted_at for lease in leases)
+    assert len(stamps) == 6 and all(stamps[i + 2] - stamps[i] >= 0.5 for i in range(len(stamps) - 2))
+    await allowance.aclose()
+
+
 async def test_a_pause_reaches_every_client() -> None:
     limits = ProviderLimits(max_concurrent=4)
     _, (a, b) = _clients(limits, 2)
