@@ -52,7 +52,8 @@ def test_every_phase_on_the_local_models(ray_local: None, tmp_path: Path) -> Non
     # tool-use: prompt mode on local models, every answer scored and classified, tiers printed
     tool = by_phase["tool-use"]
     assert {r.variant for r in tool} == {"baseline", "few-shot"}
-    assert all(r.status == "ok" and "tool_passed" in r.extra for r in tool)
+    assert all(r.status == "ok" and "tool_passed" in r.extra for r in tool), \
+        [(r.model, r.variant, r.status, r.error_class, r.error_message) for r in tool if r.status != "ok"]
     assert all(r.extra["tool_mode"] == "prompt" for r in tool)
     failed = [r for r in tool if r.extra["tool_passed"] is not True]
     assert all(isinstance(r.extra.get("tool_failure"), str) for r in failed)
