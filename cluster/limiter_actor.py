@@ -27,8 +27,9 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from harness.allowance import LinkDown
 from harness.limit_contract import ProviderLimits
-from harness.limit_pool import ClientReport, Grant, LimitPool, PoolState, decode_state, encode_state
+from harness.limit_pool import LimitPool
 from harness.limit_service import PoolService
+from harness.pool_state import ClientReport, Grant, PoolState, decode_state, encode_state
 
 NAMESPACE = "fleetbench"
 STATE_DIR = Path(tempfile.gettempdir()) / "fleetbench-limiters"

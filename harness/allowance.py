@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.limit_contract import Lease, LimiterUnavailable, ProviderLimits
-from harness.limit_pool import ClientReport, Grant, Returned
+from harness.pool_state import ClientReport, Grant, Returned
 
 Clock = Callable[[], float]
 PREFETCH_S = 0.25

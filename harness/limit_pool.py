@@ -24,154 +24,27 @@ window nor take the first run's slots. Registrations lapse when their clients st
 
 Pure and clock-injected: harness/limit_service.py wraps it for asyncio (parking syncs),
 cluster/ wraps that in a Ray actor that snapshots this state so a restart loses nothing.
+The messages and the saved state are harness/pool_state.py; the window and share
+arithmetic is harness/credit_windows.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import msgspec
 
 from harness.aimd import AdaptiveConcurrency, AdaptiveSettings, AdaptiveState
+from harness.credit_windows import Window, fair_shares, next_change_at, prune, used_in, windows_of
 from harness.limit_contract import ProviderLimits
-
-# a credit's validity is never under 0.2 s: a sync's reply on a loaded 2-core machine can take
-# longer than 50 ms (the old floor), and credits that arrive already expired, every time,
-# starve the run ("no permit within 60 s" under a CPU hog). It only costs windows under 4 s.
-VALID_MIN_S = 0.2
-VALID_MAX_S = 1.0
-
-
-class Returned(msgspec.Struct, frozen=True):
-    """Credits of a batch the client will never use (expired, or no longer wanted)."""
-
-    batch: str
-    requests: int = 0
-    tokens: int = 0
-
-
-class ClientReport(msgspec.Struct, kw_only=True):
-    """What a client tells the pool on each sync: its state, its wants, what it returns."""
-
-    client: str
-    run: str
-    limits: ProviderLimits
-    in_flight: int = 0
-    waiting: int = 0
-    max_local: int | None = None  # the most this client would ever run at once
-    allocation_ack: int | None = None  # the allocation it applies now (None: none received)
-    want_requests: int = 0
-    want_tokens: int = 0
-    min_tokens: int = 0  # the head call's shortfall: fewer tokens than this are of no use
-    returned: list[Returned] = msgspec.field(default_factory=list)
-    token_corrections: list[tuple[str, int]] = msgspec.field(default_factory=list)
-    completed_ok: int = 0
-    rate_limited: int = 0
-    low_remaining: bool = False
-    pause_epoch_ack: int = 0
-    final: bool = False  # the client is closing: take everything back
-
-
-class CreditBatch(msgspec.Struct, kw_only=True):
-    id: str
-    client: str
-    issued_at: float
-    requests: int
-    tokens: int
-
-
-class Grant(msgspec.Struct, kw_only=True):
-    """The pool's answer: the client's allocation, new credits, the provider pause."""
-
-    known: bool = True  # False: the pool had dropped this client (its share was reclaimed)
-    allocation: int | None = None  # None: no concurrency limit
-    batches: list[CreditBatch] = msgspec.field(default_factory=list)
-    valid_s: float = VALID_MAX_S
-    credits_needed: bool = False  # False: no window is configured, credits are not checked
-    paused_for_s: float = 0.0
-    pause_reason: str = ""
-    heartbeat_s: float = 1.0
-    lease_ttl_s: float = 10.0
-    pause_epoch: int = 0
-    held_s: float = 0.0  # how long the pool held the sync before answering (its credits' clock starts then)
-
-    def is_news(self, report: ClientReport) -> bool:
-        """Worth answering a parked sync for: something the client does not have yet."""
-        return (not self.known or bool(self.batches) or self.allocation != report.allocation_ack
-                or self.pause_epoch != report.pause_epoch_ack)
-
-
-class ClientState(msgspec.Struct, kw_only=True):
-    client: str
-    run: str
-    last_seen: float
-    demand: int = 0
-    in_flight: int = 0
-    sent: int | None = None  # the allocation last sent
-    held: int = 0  # slots counted as taken: what the client may be using right now
-
-
-class Registration(msgspec.Struct, kw_only=True):
-    run: str
-    limits: ProviderLimits
-    last_seen: float
-
-
-class PoolState(msgspec.Struct, kw_only=True):
-    """Everything the pool knows; a restarted limiter loads it and carries on."""
-
-    registrations: dict[str, Registration] = msgspec.field(default_factory=dict)
-    clients: dict[str, ClientState] = msgspec.field(default_factory=dict)
-    batches: list[CreditBatch] = msgspec.field(default_factory=list)
-    paused_until: float = 0.0  # monotonic seconds; 0 is "never paused" (JSON has no -inf)
-    pause_reason: str = ""
-    pause_epoch: int = 0
-    adaptive: AdaptiveState | None = None
-    next_batch: int = 0
-    granted_requests: int = 0
-    reclaimed_clients: int = 0
-
-
-class Window(msgspec.Struct, frozen=True):
-    """One sliding-window constraint: at most `requests` and `tokens` per `window_s`."""
-
-    requests: int | None
-    tokens: int | None
-    window_s: float
-    margin_s: float
-
-
-def _encode_hook(obj: object) -> object:
-    if isinstance(obj, ProviderLimits):
-        return obj.model_dump(mode="json")
-    raise NotImplementedError(type(obj))
-
-
-def _decode_hook(kind: type, obj: object) -> object:
-    if kind is ProviderLimits:
-        return ProviderLimits.model_validate(obj)
-    raise NotImplementedError(kind)
-
-
-_state_encoder = msgspec.json.Encoder(enc_hook=_encode_hook)
-_state_decoder = msgspec.json.Decoder(PoolState, dec_hook=_decode_hook)
-
-
-def encode_state(state: PoolState) -> bytes:
-    """The pool's state as JSON, for the limiter actor's snapshot file."""
-    return _state_encoder.encode(state)
-
-
-def decode_state(data: bytes) -> PoolState:
-    return _state_decoder.decode(data)
-
-
-def windows_of(limits: Iterable[ProviderLimits]) -> list[Window]:
-    found: dict[Window, None] = {}
-    for lim in limits:
-        if lim.requests_per_window is not None or lim.tokens_per_window is not None:
-            found[Window(lim.requests_per_window, lim.tokens_per_window, lim.window_s, lim.safety_margin_s)] = None
-    return list(found)
+from harness.pool_state import (
+    VALID_MAX_S,
+    VALID_MIN_S,
+    ClientReport,
+    ClientState,
+    CreditBatch,
+    Grant,
+    PoolState,
+    Registration,
+)
 
 
 class LimitPool:
@@ -380,36 +253,14 @@ class LimitPool:
         return [batch]
 
     def _used(self, w: Window, now: float, valid: float) -> tuple[int, int]:
-        horizon = now - (w.window_s + w.margin_s + valid)
-        requests = tokens = 0
-        for batch in reversed(self.state.batches):
-            if batch.issued_at <= horizon:
-                break
-            requests += batch.requests
-            tokens += batch.tokens
-        return requests, tokens
+        return used_in(self.state.batches, w, now, valid)
 
     def _prune(self, now: float, windows: list[Window]) -> None:
-        longest = max(w.window_s + w.margin_s for w in windows) + self.valid_s()
-        horizon = now - longest
-        keep = next((i for i, b in enumerate(self.state.batches) if b.issued_at > horizon), len(self.state.batches))
-        if keep:
-            del self.state.batches[:keep]
+        prune(self.state.batches, windows, now, self.valid_s())
 
     def next_change_at(self, now: float) -> float | None:
-        """The next moment a window may free credits (its oldest counted batch ages out),
-        so a parked sync that wants credits knows when to look again; None: never."""
-        valid = self.valid_s()
-        moments: list[float] = []
-        for w in self.windows():
-            span = w.window_s + w.margin_s + valid
-            for batch in self.state.batches:  # oldest first
-                if batch.issued_at > now - span and (batch.requests or batch.tokens):
-                    moments.append(batch.issued_at + span)
-                    break
-        return min(moments) if moments else None
-
-    # -- pauses, expiry, stats --------------------------------------------------------------
+        """The next moment a window may free credits, so a parked sync knows when to look again."""
+        return next_change_at(self.state.batches, self.windows(), now, self.valid_s())
 
     def pause(self, seconds: float, reason: str, now: float) -> bool:
         """No credit or new call anywhere before now+seconds; extends, never shortens.
@@ -466,24 +317,4 @@ class LimitPool:
         }
 
 
-def fair_shares(limit: int, demands: dict[str, int]) -> dict[str, int]:
-    """Max-min fair integer shares of `limit` (water-filling); leftovers go by name, so
-    the answer is the same on every call."""
-    shares = {name: 0 for name in demands}
-    left = limit
-    active = sorted(name for name, want in demands.items() if want > 0)
-    while left > 0 and active:
-        each = max(1, left // len(active))
-        for name in list(active):
-            if left == 0:
-                break
-            give = min(each, demands[name] - shares[name], left)
-            shares[name] += give
-            left -= give
-            if shares[name] >= demands[name]:
-                active.remove(name)
-    return shares
-
-
-__all__ = ["ClientReport", "CreditBatch", "Grant", "LimitPool", "PoolState", "Returned", "decode_state",
-           "encode_state", "fair_shares"]
+__all__ = ["LimitPool"]

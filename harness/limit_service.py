@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 
 from harness.limit_contract import ProviderLimits
-from harness.limit_pool import ClientReport, Grant, LimitPool, PoolState
+from harness.limit_pool import LimitPool
+from harness.pool_state import ClientReport, Grant, PoolState
 
 Clock = Callable[[], float]
 Snapshot = Callable[[PoolState], None]

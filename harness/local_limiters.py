@@ -16,8 +16,9 @@ from typing import Any
 
 from harness.allowance import Allowance
 from harness.limit_contract import Lease, ProviderLimits
-from harness.limit_pool import ClientReport, Grant, LimitPool
+from harness.limit_pool import LimitPool
 from harness.limit_service import PoolService
+from harness.pool_state import ClientReport, Grant
 
 Clock = Callable[[], float]
 

@@ -11,9 +11,10 @@ import pytest
 
 from harness.allowance import Allowance, LinkDown
 from harness.limit_contract import Lease, ProviderLimits
-from harness.limit_pool import ClientReport, Grant, LimitPool
+from harness.limit_pool import LimitPool
 from harness.limit_service import PoolService
 from harness.local_limiters import DirectLink, LimiterCore
+from harness.pool_state import ClientReport, Grant
 
 
 class FlakyLink(DirectLink):

@@ -8,8 +8,10 @@ import random
 import pytest
 
 from harness.aimd import AdaptiveSettings
+from harness.credit_windows import fair_shares
 from harness.limit_contract import ProviderLimits
-from harness.limit_pool import ClientReport, LimitPool, Returned, decode_state, encode_state, fair_shares
+from harness.limit_pool import LimitPool
+from harness.pool_state import ClientReport, Returned, decode_state, encode_state
 
 FIXED = AdaptiveSettings(enabled=False)
 
