@@ -137,6 +137,5 @@ def decode_state(data: bytes) -> PoolState:
     return _state_decoder.decode(data)
 
 
-
 __all__ = ["VALID_MAX_S", "VALID_MIN_S", "ClientReport", "ClientState", "CreditBatch", "Grant", "PoolState",
            "Registration", "Returned", "decode_state", "encode_state"]
