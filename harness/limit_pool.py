@@ -229,12 +229,12 @@ class LimitPool:
             return []
         if now < self.state.paused_until:
             return []
-        self._prune(now, windows)
         valid = self.valid_s()
+        prune(self.state.batches, windows, now, valid)
         requests = max(0, report.want_requests)
         tokens = max(0, report.want_tokens)
         for w in windows:
-            used_r, used_t = self._used(w, now, valid)
+            used_r, used_t = used_in(self.state.batches, w, now, valid)
             if w.requests is not None:
                 requests = min(requests, max(0, w.requests - used_r))
             if w.tokens is not None and tokens > 0:
@@ -252,15 +252,11 @@ class LimitPool:
         self.state.granted_requests += batch.requests
         return [batch]
 
-    def _used(self, w: Window, now: float, valid: float) -> tuple[int, int]:
-        return used_in(self.state.batches, w, now, valid)
-
-    def _prune(self, now: float, windows: list[Window]) -> None:
-        prune(self.state.batches, windows, now, self.valid_s())
-
     def next_change_at(self, now: float) -> float | None:
         """The next moment a window may free credits, so a parked sync knows when to look again."""
         return next_change_at(self.state.batches, self.windows(), now, self.valid_s())
+
+    # -- pauses, expiry, stats --------------------------------------------------------------
 
     def pause(self, seconds: float, reason: str, now: float) -> bool:
         """No credit or new call anywhere before now+seconds; extends, never shortens.
@@ -301,7 +297,7 @@ class LimitPool:
 
     def stats(self, now: float) -> dict[str, object]:
         valid = self.valid_s()
-        used = [self._used(w, now, valid) for w in self.windows()]
+        used = [used_in(self.state.batches, w, now, valid) for w in self.windows()]
         return {
             "clients": len(self.state.clients),
             "in_flight": sum(c.in_flight for c in self.state.clients.values()),
