@@ -34,6 +34,8 @@ def test_a_hidden_concurrency_limit_is_found_without_a_storm_of_429s(ray_local: 
     assert len(refused) <= 0.12 * len(truths), (len(refused), len(truths))
     events = [json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
     changes = [e for e in events if e["event"] == "concurrency_adjusted"]
-    assert any(e["reason"].startswith("rate limited") for e in changes)
+    # a client starved of CPU (a busy 2-core machine) may never reach the hidden limit: then
+    # the simulator refused nothing and there was nothing to back off from
+    assert not refused or any(e["reason"].startswith("rate limited") for e in changes), changes
     summary = (result.run_dir / "summary.md").read_text()
     assert "## Adaptive concurrency" in summary and "| sim |" in summary
