@@ -24,10 +24,13 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 def _wait_for_records(session: RunSession, n: int, timeout_s: float = 300) -> None:
     """Generous: Ray's actors start slowly on a busy 2-core machine; a fault injected before
     the run wrote anything would test a different thing, so falling short fails here."""
+    def written() -> int:
+        return sum(sum(c.values()) for c in session.counts().values())
+
     deadline = time.monotonic() + timeout_s
-    while sum(sum(c.values()) for c in session.counts().values()) < n and time.monotonic() < deadline:
+    while written() < n and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert sum(sum(c.values()) for c in session.counts().values()) >= n, f"fewer than {n} records in {timeout_s} s"
+    assert written() >= n, f"fewer than {n} records in {timeout_s} s"
 
 
 def test_sigkill_of_the_collector_restarts_it_and_the_run_completes(ray_local: None, tmp_path: Path) -> None:
